@@ -1,0 +1,3 @@
+"""Write side: load articles, chunk them, embed them and commit index snapshots.
+
+Nothing here knows about HTTP, Slack or the read side (`qa`)."""

@@ -1,0 +1,120 @@
+"""Immutable segments: one folder an ingest batch (or merge), never changed once written.
+
+    segments/<name>/vectors.npy    float32 [rows, dim], L2-normalised embeddings
+    segments/<name>/chunks.jsonl   one row a vector: chunk id, article id, offsets, quote, embed hash
+    segments/<name>/articles.jsonl citation metadata of the articles whose chunks are here
+
+A segment is written under a temporary name, fsynced and renamed into place; it becomes live only
+when a manifest that lists it is committed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.errors import CorruptIndex
+from index.fsutil import fsync_dir, fsync_file
+
+SEGMENTS = "segments"
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRow:
+    id: int  # stable chunk id
+    article_id: str
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    embed_hash: str  # sha256 of model name + embedded text: the key for re-using the vector
+
+
+@dataclass(frozen=True)
+class Segment:
+    name: str
+    rows: list[ChunkRow]
+    vectors: np.ndarray
+    articles: dict[str, dict[str, str | None]]
+
+
+def new_segment_name() -> str:
+    return f"seg-{time.time_ns() // 1_000_000:x}-{secrets.token_hex(3)}"
+
+
+def segment_dir(index_dir: Path, name: str) -> Path:
+    return index_dir / SEGMENTS / name
+
+
+def write_segment(
+    index_dir: Path,
+    rows: list[ChunkRow],
+    vectors: np.ndarray,
+    articles: list[dict[str, str | None]],
+) -> str:
+    """Write a new segment durably and return its name."""
+    if len(rows) != len(vectors):
+        raise ValueError(f"{len(rows)} rows but {len(vectors)} vectors")
+    name = new_segment_name()
+    parent = index_dir / SEGMENTS
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = parent / f".tmp-{name}"
+    tmp.mkdir()
+    np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
+    _write_jsonl(tmp / "chunks.jsonl", [asdict(r) for r in rows])
+    _write_jsonl(tmp / "articles.jsonl", articles)
+    for f in tmp.iterdir():
+        fsync_file(f)
+    fsync_dir(tmp)
+    os.rename(tmp, parent / name)
+    fsync_dir(parent)
+    return name
+
+
+def read_segment(index_dir: Path, name: str, *, mmap: bool = False) -> Segment:
+    """Load a segment; FileNotFoundError if it is gone (merged away by a newer commit)."""
+    folder = segment_dir(index_dir, name)
+    try:
+        vectors = np.load(folder / "vectors.npy", mmap_mode="r" if mmap else None)
+        rows = [ChunkRow(**r) for r in _read_jsonl(folder / "chunks.jsonl")]
+        articles = {a["id"]: a for a in _read_jsonl(folder / "articles.jsonl")}
+    except FileNotFoundError:
+        raise
+    except (ValueError, TypeError, KeyError) as e:
+        raise CorruptIndex(f"segment {name} cannot be read: {e}") from e
+    if len(rows) != len(vectors):
+        raise CorruptIndex(f"segment {name} has {len(rows)} rows but {len(vectors)} vectors")
+    return Segment(name, rows, vectors, articles)
+
+
+def remove_unreferenced(index_dir: Path, keep: set[str]) -> list[str]:
+    """Delete segment folders (and leftovers of crashed writes) that no commit refers to."""
+    parent = index_dir / SEGMENTS
+    if not parent.is_dir():
+        return []
+    removed = []
+    for child in parent.iterdir():
+        if child.name not in keep:
+            shutil.rmtree(child, ignore_errors=True)
+            removed.append(child.name)
+    return removed
+
+
+def _write_jsonl(path: Path, items: list[dict[str, Any]]) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for item in items:
+            f.write(json.dumps(item, ensure_ascii=False, separators=(",", ":")))
+            f.write("\n")
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]

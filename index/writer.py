@@ -1,0 +1,365 @@
+"""The single writer: reconcile the corpus folder with the newest commit.
+
+`reconcile` plans added / changed / deleted / unchanged articles by content hash, embeds only the
+chunks whose embedded text has no stored vector yet, writes each batch of articles as a new
+segment and commits it (so a long run that crashes keeps what it committed), then merges small
+segments and removes files no commit refers to. One writer at a time, by an advisory lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.articles import Article
+from index.chunking import Chunk, Chunker, ChunkerConfig
+from index.embedding import Embedder
+from index.errors import IndexNotFound, WriterBusy
+from index.loaders import DEFAULT_MAX_BYTES, Corpus, Skipped, load_corpus
+from index.manifest import ArticleEntry, Manifest, SegmentEntry, commit_manifest, read_manifest
+from index.segments import ChunkRow, read_segment, remove_unreferenced, write_segment
+
+log = logging.getLogger(__name__)
+
+LOCK_FILE = "write.lock"
+
+
+@dataclass(frozen=True)
+class Plan:
+    added: list[Article] = field(default_factory=list)
+    changed: list[Article] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # indexed, but their file is unreadable now
+    skipped: list[Skipped] = field(default_factory=list)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.added or self.changed or self.deleted)
+
+
+@dataclass(frozen=True)
+class ReconcileResult:
+    plan: Plan
+    chunks_embedded: int
+    chunks_reused: int
+    index_version: int
+    dry_run: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "added": [a.id for a in self.plan.added],
+            "changed": [a.id for a in self.plan.changed],
+            "deleted": self.plan.deleted,
+            "unchanged": len(self.plan.unchanged),
+            "skipped": [{"path": s.path, "reason": s.reason} for s in self.plan.skipped],
+            "chunks_embedded": self.chunks_embedded,
+            "index_version": self.index_version,
+        }
+
+
+def embed_hash(model: str, text: str) -> str:
+    return hashlib.sha256(f"{model}\0{text}".encode()).hexdigest()[:32]
+
+
+class IndexWriter:
+    def __init__(
+        self,
+        index_dir: Path,
+        embedder: Embedder,
+        chunker_config: ChunkerConfig | None = None,
+        *,
+        batch_articles: int = 256,
+        max_segments: int = 8,
+        progress: bool = False,
+    ) -> None:
+        self.index_dir = Path(index_dir)
+        self.embedder = embedder
+        self.chunker_config = chunker_config or ChunkerConfig(
+            max_tokens=embedder.max_tokens, special_tokens=embedder.special_tokens
+        )
+        self.batch_articles = batch_articles
+        self.max_segments = max_segments
+        self.progress = progress
+
+    # -- locking -------------------------------------------------------------------------------
+
+    @contextmanager
+    def lock(self, wait: bool = False) -> Iterator[None]:
+        """Hold the single-writer lock; WriterBusy at once if taken, unless `wait`."""
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.index_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+                raise WriterBusy(
+                    f"another writer (pid {holder}) is indexing {self.index_dir}; "
+                    "try again when it is done, or pass --wait"
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock; so does the process dying
+
+    # -- planning ------------------------------------------------------------------------------
+
+    def current(self) -> Manifest:
+        """The newest commit, or an empty one for a new index."""
+        chunker = self.chunker_config.as_dict()
+        try:
+            manifest = read_manifest(self.index_dir)
+        except IndexNotFound:
+            return Manifest.empty(self.embedder.name, self.embedder.dim, chunker)
+        manifest.check_model(self.embedder.name, self.embedder.dim)
+        return manifest
+
+    def plan(self, corpus: Corpus, manifest: Manifest) -> Plan:
+        rechunk = manifest.chunker != self.chunker_config.as_dict()
+        plan = Plan(skipped=corpus.skipped)
+        present = set()
+        for article in corpus.articles:
+            present.add(article.id)
+            entry = manifest.articles.get(article.id)
+            if entry is None:
+                plan.added.append(article)
+            elif rechunk or entry.hash != article.content_hash:
+                plan.changed.append(article)
+            else:
+                plan.unchanged.append(article.id)
+        unreadable = corpus.unreadable_files
+        for article_id, entry in sorted(manifest.articles.items()):
+            if article_id in present:
+                continue
+            (plan.kept if entry.path in unreadable else plan.deleted).append(article_id)
+        return plan
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def reconcile(
+        self,
+        corpus_dir: Path,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        rebuild: bool = False,
+        dry_run: bool = False,
+        wait: bool = False,
+    ) -> ReconcileResult:
+        """Bring the index in line with the corpus folder. Safe to run at any time."""
+        if dry_run:
+            corpus = load_corpus(Path(corpus_dir), max_bytes)
+            base = self._base(rebuild)
+            return ReconcileResult(self.plan(corpus, base), 0, 0, base.version, dry_run=True)
+        with self.lock(wait):
+            corpus = load_corpus(Path(corpus_dir), max_bytes)
+            base = self._base(rebuild)
+            plan = self.plan(corpus, base)
+            # A rebuild commits once at the end: readers keep the old index until the new one is whole.
+            return self.apply(plan, base, reuse_vectors=not rebuild, single_commit=rebuild)
+
+    def _base(self, rebuild: bool) -> Manifest:
+        if not rebuild:
+            return self.current()
+        try:
+            version = read_manifest(self.index_dir).version
+        except Exception:  # an unreadable or mismatched index is exactly what --rebuild is for
+            version = 0
+        return Manifest.empty(self.embedder.name, self.embedder.dim, self.chunker_config.as_dict(), version)
+
+    def apply(
+        self, plan: Plan, base: Manifest, *, reuse_vectors: bool = True, single_commit: bool = False
+    ) -> ReconcileResult:
+        """Carry out `plan` on top of `base`, committing after each batch of articles (or once, at
+        the end, with `single_commit`). The caller holds the lock."""
+        todo = plan.added + plan.changed
+        rows_cache: dict[str, Sequence[ChunkRow]] = {}
+        manifest = base
+        if not plan.has_changes and manifest.version > 0:
+            self._cleanup(manifest)
+            return ReconcileResult(plan, 0, 0, manifest.version)
+
+        chunker = Chunker(self.embedder.tokenizer, self.chunker_config)
+        chunks = {a.id: chunker.chunk(a) for a in todo}
+        stored = _VectorStore(self.index_dir, manifest if reuse_vectors else None, rows_cache)
+        bar = self._progress_bar(sum(len(c) for c in chunks.values()))
+        embedded = reused = 0
+        deleted = {k: set(v) for k, v in manifest.deleted.items()}
+        articles = dict(manifest.articles)
+        for article_id in plan.deleted:
+            self._tombstone(articles.pop(article_id), article_id, deleted, rows_cache)
+
+        batches = [todo[i : i + self.batch_articles] for i in range(0, len(todo), self.batch_articles)]
+        segments = list(manifest.segments)
+        for n, batch in enumerate(batches or [[]], start=1):
+            if batch:
+                rows, vectors, n_new = self._embed_batch(batch, chunks, stored, bar)
+                embedded += n_new
+                reused += len(rows) - n_new
+                name = write_segment(self.index_dir, rows, vectors, [a.meta() for a in batch])
+                segments.append(SegmentEntry(name, len(rows)))
+                for article in batch:
+                    old = articles.get(article.id)
+                    if old is not None:
+                        self._tombstone(old, article.id, deleted, rows_cache)
+                    articles[article.id] = ArticleEntry(article.content_hash, name, article.path)
+            if single_commit and n < len(batches):
+                continue
+            manifest = commit_manifest(
+                self.index_dir,
+                manifest.next(
+                    chunker=self.chunker_config.as_dict(),
+                    segments=tuple(segments),
+                    deleted={k: frozenset(v) for k, v in deleted.items() if v},
+                    articles=dict(articles),
+                ),
+            )
+            log.info("committed index version %d (%d live chunks)", manifest.version, manifest.live_chunks)
+        if bar is not None:
+            bar.close()
+        manifest = self.merge(manifest)
+        self._cleanup(manifest)
+        return ReconcileResult(plan, embedded, reused, manifest.version)
+
+    def _embed_batch(
+        self,
+        batch: list[Article],
+        chunks: dict[str, list[Chunk]],
+        stored: _VectorStore,
+        bar: Any,
+    ) -> tuple[list[ChunkRow], np.ndarray, int]:
+        """Rows and vectors of a batch: stored vectors re-used, each new text embedded once."""
+        batch_chunks = [c for a in batch for c in chunks[a.id]]
+        hashes = [embed_hash(self.embedder.name, c.embed_text) for c in batch_chunks]
+        rows = [
+            ChunkRow(c.chunk_id, c.article_id, c.ordinal, c.start, c.end, c.text, h)
+            for c, h in zip(batch_chunks, hashes, strict=True)
+        ]
+        texts = dict(zip(hashes, (c.embed_text for c in batch_chunks), strict=True))
+        by_hash = stored.lookup(texts)
+        new = [h for h in texts if h not in by_hash]
+        if new:
+            fresh = self.embedder.embed_documents([texts[h] for h in new])
+            by_hash.update(zip(new, fresh, strict=True))
+            stored.remember(new, fresh)
+        if bar is not None:
+            bar.update(len(rows))
+        vectors = np.stack([by_hash[r.embed_hash] for r in rows]).astype(np.float32, copy=False)
+        return rows, vectors, len(new)
+
+    def _tombstone(
+        self,
+        entry: ArticleEntry,
+        article_id: str,
+        deleted: dict[str, set[int]],
+        rows_cache: dict[str, Sequence[ChunkRow]],
+    ) -> None:
+        rows = _segment_rows(self.index_dir, entry.segment, rows_cache)
+        dead = deleted.setdefault(entry.segment, set())
+        dead.update(i for i, r in enumerate(rows) if r.article_id == article_id)
+
+    # -- merging and clean-up ------------------------------------------------------------------
+
+    def merge(self, manifest: Manifest) -> Manifest:
+        """Merge the smallest segments while there are more than `max_segments`, and rewrite
+        segments that are mostly deleted rows. Commits the result; vectors are copied, not
+        re-embedded."""
+        live = {s.name: s.rows - len(manifest.deleted.get(s.name, ())) for s in manifest.segments}
+        victims = {s.name for s in manifest.segments if s.rows and live[s.name] * 2 < s.rows}
+        by_size = sorted(manifest.segments, key=lambda s: live[s.name])
+        excess = len(manifest.segments) - self.max_segments
+        if excess > 0:
+            victims.update(s.name for s in by_size[: excess + 1])
+        if not victims:
+            return manifest
+        rows: list[ChunkRow] = []
+        vectors: list[np.ndarray] = []
+        metas: list[dict[str, str | None]] = []
+        for name in sorted(victims, key=lambda n: [s.name for s in manifest.segments].index(n)):
+            seg = read_segment(self.index_dir, name, mmap=True)
+            dead = manifest.deleted.get(name, frozenset())
+            keep = [i for i in range(len(seg.rows)) if i not in dead]
+            rows.extend(seg.rows[i] for i in keep)
+            vectors.append(np.asarray(seg.vectors[keep]))
+            metas.extend(
+                m
+                for aid, m in seg.articles.items()
+                if manifest.articles.get(aid, None) and manifest.articles[aid].segment == name
+            )
+        segments = [s for s in manifest.segments if s.name not in victims]
+        articles = dict(manifest.articles)
+        if rows:
+            merged = write_segment(self.index_dir, rows, np.concatenate(vectors), metas)
+            segments.append(SegmentEntry(merged, len(rows)))
+            for aid, entry in manifest.articles.items():
+                if entry.segment in victims:
+                    articles[aid] = ArticleEntry(entry.hash, merged, entry.path)
+        deleted = {k: v for k, v in manifest.deleted.items() if k not in victims}
+        merged_manifest = commit_manifest(
+            self.index_dir, manifest.next(segments=tuple(segments), deleted=deleted, articles=articles)
+        )
+        log.info("merged %d segments into one (index version %d)", len(victims), merged_manifest.version)
+        return merged_manifest
+
+    def _cleanup(self, manifest: Manifest) -> None:
+        removed = remove_unreferenced(self.index_dir, {s.name for s in manifest.segments})
+        if removed:
+            log.debug("removed %d unreferenced segment folders", len(removed))
+
+    def _progress_bar(self, total: int) -> Any:
+        if not self.progress or total == 0:
+            return None
+        from tqdm import tqdm
+
+        return tqdm(total=total, unit="chunk", desc="embedding", dynamic_ncols=True)
+
+
+class _VectorStore:
+    """Stored vectors by embed hash, over the segments of a commit plus what this run embedded."""
+
+    def __init__(
+        self, index_dir: Path, manifest: Manifest | None, rows_cache: dict[str, Sequence[ChunkRow]]
+    ) -> None:
+        self.index_dir = index_dir
+        self.manifest = manifest
+        self.rows_cache = rows_cache
+        self._where: dict[str, tuple[str, int]] | None = None
+        self._fresh: dict[str, np.ndarray] = {}
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def lookup(self, hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        if self._where is None:
+            self._where = {}
+            for seg in self.manifest.segments if self.manifest else ():
+                for i, row in enumerate(_segment_rows(self.index_dir, seg.name, self.rows_cache)):
+                    self._where.setdefault(row.embed_hash, (seg.name, i))
+        out: dict[str, np.ndarray] = {}
+        for h in hashes:
+            if h in self._fresh:
+                out[h] = self._fresh[h]
+            elif h in self._where:
+                name, i = self._where[h]
+                if name not in self._vectors:
+                    self._vectors[name] = read_segment(self.index_dir, name, mmap=True).vectors
+                out[h] = np.asarray(self._vectors[name][i])
+        return out
+
+    def remember(self, hashes: list[str], vectors: np.ndarray) -> None:
+        for h, v in zip(hashes, vectors, strict=True):
+            self._fresh[h] = v
+
+
+def _segment_rows(index_dir: Path, name: str, cache: dict[str, Sequence[ChunkRow]]) -> Sequence[ChunkRow]:
+    if name not in cache:
+        cache[name] = read_segment(index_dir, name, mmap=True).rows
+    return cache[name]

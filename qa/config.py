@@ -1,0 +1,31 @@
+"""Settings: environment variables with prefix QA_ (and a .env file), one cached object."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QA_", env_file=".env", extra="ignore")
+
+    corpus_dir: Path = Field(Path("corpus"), description="Folder of source articles")
+    index_dir: Path = Field(Path(".qa-index"), description="Folder of the committed index")
+    model: str = Field(
+        "",
+        description="Embedding model: empty for the bundled all-MiniLM-L6-v2, "
+        "a local sentence-transformers folder, or 'hash' (tests only)",
+    )
+    max_article_bytes: int = Field(5_000_000, gt=0, description="Larger corpus files are skipped")
+    embed_batch_size: int = Field(32, gt=0, description="Texts per embedding batch")
+    chunk_overlap: int = Field(1, ge=0, description="Sentences shared by consecutive chunks")
+    batch_articles: int = Field(256, gt=0, description="Articles per segment and commit while indexing")
+    top_k: int = Field(5, ge=1, le=50, description="Default number of passages returned")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,212 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.embedding import HashingEmbedder
+from index.errors import IndexNotFound, ModelMismatch, WriterBusy
+from index.manifest import read_manifest
+from index.segments import read_segment
+from qa.config import Settings
+from qa.service import QAService, build_writer
+from tests.conftest import WriteArticle
+
+
+class CountingEmbedder(HashingEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def embed_documents(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        self.texts.extend(texts)
+        return super().embed_documents(texts)
+
+
+@pytest.fixture
+def counting() -> CountingEmbedder:
+    return CountingEmbedder()
+
+
+def reconcile(settings: Settings, embedder: HashingEmbedder, **kw):  # type: ignore[no-untyped-def]
+    return build_writer(settings, embedder).reconcile(settings.corpus_dir, **kw)
+
+
+def search_ids(settings: Settings, query: str, k: int = 10) -> list[str]:
+    return [c.article_id for c in QAService(settings, HashingEmbedder()).search(query, k).citations]
+
+
+def live_rows(index_dir: Path) -> list[tuple[str, int]]:
+    m = read_manifest(index_dir)
+    out = []
+    for s in m.segments:
+        dead = m.deleted.get(s.name, frozenset())
+        out += [
+            (r.article_id, r.id) for i, r in enumerate(read_segment(index_dir, s.name).rows) if i not in dead
+        ]
+    return out
+
+
+def test_plan_add_change_delete_unchanged(
+    settings: Settings, counting: CountingEmbedder, write_article: WriteArticle, corpus_dir: Path
+) -> None:
+    write_article("a.md", "Apples are grown in orchards.")
+    write_article("b.md", "Bananas ripen in warm weather.")
+    write_article("c.md", "Cherries bloom in spring.")
+    first = reconcile(settings, counting)
+    assert sorted(a.id for a in first.plan.added) == ["a", "b", "c"]
+    assert first.chunks_embedded == 3 and first.index_version >= 1
+
+    write_article("b.md", "Bananas are now grown in greenhouses in Iceland.")
+    (corpus_dir / "c.md").unlink()
+    write_article("d.md", "Dates come from palm trees.")
+    second = reconcile(settings, counting)
+    assert [a.id for a in second.plan.added] == ["d"]
+    assert [a.id for a in second.plan.changed] == ["b"]
+    assert second.plan.deleted == ["c"]
+    assert second.plan.unchanged == ["a"]
+    assert second.chunks_embedded == 2
+    assert second.index_version > first.index_version
+
+    assert "c" not in search_ids(settings, "cherries bloom in spring")
+    assert search_ids(settings, "greenhouses Iceland")[0] == "b"
+    assert sorted(a for a, _ in live_rows(settings.index_dir)) == ["a", "b", "d"]
+
+
+def test_second_run_without_change_embeds_nothing_and_commits_nothing(
+    settings: Settings, counting: CountingEmbedder, write_article: WriteArticle
+) -> None:
+    write_article("a.md", "Rates were held steady by the central bank.")
+    first = reconcile(settings, counting)
+    n = len(counting.texts)
+    again = reconcile(settings, counting)
+    assert again.chunks_embedded == 0 and len(counting.texts) == n
+    assert again.index_version == first.index_version
+    assert again.plan.unchanged == ["a"]
+
+
+def test_identical_texts_under_two_ids_are_embedded_once_and_returned_once(
+    settings: Settings, counting: CountingEmbedder, write_article: WriteArticle
+) -> None:
+    body = "Syndicated story: the chip maker raised its forecast for the year."
+    write_article("wire/one.md", body, title="Chip maker raises forecast")
+    write_article("paper/two.md", body, title="Chip maker raises forecast")
+    write_article("other.md", "Unrelated story about football.")
+    result = reconcile(settings, counting)
+    assert result.chunks_embedded == 2
+    assert len(counting.texts) == 2
+    hits = search_ids(settings, "chip maker forecast", k=5)
+    assert hits.count("wire/one") + hits.count("paper/two") == 1
+
+
+def test_unchanged_chunks_of_a_changed_article_are_not_re_embedded(
+    settings: Settings, counting: CountingEmbedder, write_article: WriteArticle
+) -> None:
+    paragraphs = [" ".join(f"Paragraph {p} sentence {i} about markets." for i in range(25)) for p in range(4)]
+    write_article("long.md", "\n\n".join(paragraphs))
+    reconcile(settings, counting)
+    before = len(counting.texts)
+    assert before >= 3
+    paragraphs[-1] = "A brand new closing paragraph."
+    write_article("long.md", "\n\n".join(paragraphs))
+    result = reconcile(settings, counting)
+    assert [a.id for a in result.plan.changed] == ["long"]
+    assert 0 < result.chunks_embedded < before
+
+
+def test_dry_run_writes_nothing(
+    settings: Settings, counting: CountingEmbedder, write_article: WriteArticle
+) -> None:
+    write_article("a.md", "Some text.")
+    result = reconcile(settings, counting, dry_run=True)
+    assert [a.id for a in result.plan.added] == ["a"]
+    assert not settings.index_dir.exists() and counting.texts == []
+    with pytest.raises(IndexNotFound):
+        read_manifest(settings.index_dir)
+
+
+def test_rebuild_re_embeds_everything(
+    settings: Settings, counting: CountingEmbedder, write_article: WriteArticle
+) -> None:
+    write_article("a.md", "Some text.")
+    write_article("b.md", "Other text.")
+    first = reconcile(settings, counting)
+    result = reconcile(settings, counting, rebuild=True)
+    assert sorted(a.id for a in result.plan.added) == ["a", "b"]
+    assert result.chunks_embedded == 2 and result.index_version > first.index_version
+    assert sorted(a for a, _ in live_rows(settings.index_dir)) == ["a", "b"]
+    assert len(list((settings.index_dir / "segments").iterdir())) == 1
+
+
+def test_another_model_is_refused_until_rebuild(settings: Settings, write_article: WriteArticle) -> None:
+    write_article("a.md", "Some text.")
+    reconcile(settings, HashingEmbedder(384))
+    other = HashingEmbedder(128)
+    with pytest.raises(ModelMismatch, match="qa index --rebuild"):
+        reconcile(settings, other)
+    with pytest.raises(ModelMismatch, match="qa index --rebuild"):
+        QAService(settings, other).search("text")
+    assert reconcile(settings, other, rebuild=True).index_version > 1
+    assert QAService(settings, other).search("text").citations[0].article_id == "a"
+
+
+def test_a_second_writer_is_refused_while_the_lock_is_held(
+    settings: Settings, write_article: WriteArticle
+) -> None:
+    write_article("a.md", "Some text.")
+    writer = build_writer(settings, HashingEmbedder())
+    with writer.lock(), pytest.raises(WriterBusy, match="--wait"):
+        build_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir)
+    assert writer.reconcile(settings.corpus_dir).index_version == 1
+
+
+def test_an_unreadable_file_keeps_its_indexed_articles(
+    settings: Settings, write_article: WriteArticle, corpus_dir: Path
+) -> None:
+    write_article("a.md", "Apples grow in orchards.")
+    write_article("b.md", "Bananas grow in warm places.")
+    reconcile(settings, HashingEmbedder())
+    (corpus_dir / "b.md").write_bytes("---\ntitle: B\n---\nBananas \xe9t\xe9.".encode("latin-1"))
+    result = reconcile(settings, HashingEmbedder())
+    assert result.plan.kept == ["b"] and result.plan.deleted == []
+    assert [s.path for s in result.plan.skipped] == ["b.md"]
+    assert "b" in search_ids(settings, "bananas warm")
+
+
+def test_many_batches_are_merged_and_still_answer(
+    tmp_path: Path, write_article: WriteArticle, corpus_dir: Path
+) -> None:
+    settings = Settings(
+        corpus_dir=corpus_dir, index_dir=tmp_path / "ix", model="hash", batch_articles=2, _env_file=None
+    )
+    for i in range(30):
+        write_article(f"n{i:02d}.md", f"Story {i} mentions the keyword topic{i} and markets.")
+    result = reconcile(settings, HashingEmbedder())
+    manifest = read_manifest(settings.index_dir)
+    assert len(manifest.segments) <= 8
+    assert len({s.name for s in manifest.segments}) == len(list((settings.index_dir / "segments").iterdir()))
+    assert result.index_version == manifest.version
+    rows = live_rows(settings.index_dir)
+    assert sorted(a for a, _ in rows) == sorted(f"n{i:02d}" for i in range(30))
+    assert len({cid for _, cid in rows}) == len(rows)
+    assert search_ids(settings, "story 17 topic17")[0] == "n17"
+
+
+def test_changing_the_chunker_re_chunks_without_re_embedding_same_texts(
+    tmp_path: Path, write_article: WriteArticle, corpus_dir: Path, counting: CountingEmbedder
+) -> None:
+    write_article("a.md", "One sentence only.")
+    s1 = Settings(
+        corpus_dir=corpus_dir, index_dir=tmp_path / "ix", model="hash", chunk_overlap=1, _env_file=None
+    )
+    reconcile(s1, counting)
+    s2 = Settings(
+        corpus_dir=corpus_dir, index_dir=tmp_path / "ix", model="hash", chunk_overlap=0, _env_file=None
+    )
+    result = reconcile(s2, counting)
+    assert [a.id for a in result.plan.changed] == ["a"]
+    assert result.chunks_embedded == 0
+    assert json.loads((tmp_path / "ix" / "manifest.json").read_text())["chunker"]["overlap"] == 0
