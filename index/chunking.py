@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from index.articles import Article
 from index.embedding import Tokenizer
-from index.sentences import split_sentences
+from index.sentences import split_sentences, strip_span
 
 TITLE_SEPARATOR = "\n"
 
@@ -98,10 +98,10 @@ class Chunker:
             ends = self.tok.token_ends(text[s:e])
             cut = s
             for i in range(budget - 1, len(ends), budget):
-                pieces.append(_strip(text, cut, s + ends[i]))
+                pieces.append(strip_span(text, cut, s + ends[i]))
                 cut = s + ends[i]
             if cut < e:
-                pieces.append(_strip(text, cut, e))
+                pieces.append(strip_span(text, cut, e))
         return [p for p in pieces if p[1] > p[0]]
 
     def _group(self, counts: list[int], budget: int) -> list[tuple[int, int]]:
@@ -143,11 +143,3 @@ def _runs(n: int, fits: Callable[[int, int], bool], overlap: int) -> list[tuple[
             nxt += 1
         i = nxt
     return runs
-
-
-def _strip(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end

@@ -11,83 +11,12 @@ from __future__ import annotations
 import re
 
 ABBREVIATIONS = frozenset(
-    [
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "prof",
-        "sr",
-        "jr",
-        "st",
-        "mt",
-        "ft",
-        "gen",
-        "gov",
-        "sen",
-        "rep",
-        "col",
-        "lt",
-        "sgt",
-        "capt",
-        "cmdr",
-        "adm",
-        "rev",
-        "hon",
-        "pres",
-        "inc",
-        "ltd",
-        "co",
-        "corp",
-        "plc",
-        "llc",
-        "bros",
-        "dept",
-        "univ",
-        "assn",
-        "est",
-        "approx",
-        "vs",
-        "etc",
-        "al",
-        "fig",
-        "no",
-        "nos",
-        "vol",
-        "pp",
-        "ed",
-        "eds",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "mon",
-        "tue",
-        "tues",
-        "wed",
-        "thu",
-        "thur",
-        "thurs",
-        "fri",
-        "sat",
-        "sun",
-        "e.g",
-        "i.e",
-        "u.s",
-        "u.k",
-        "u.n",
-        "e.u",
-        "a.m",
-        "p.m",
-    ]
+    (
+        "mr mrs ms dr prof sr jr st mt ft gen gov sen rep col lt sgt capt cmdr adm rev hon pres "
+        "inc ltd co corp plc llc bros dept univ assn est approx vs etc al fig no nos vol pp ed eds "
+        "jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thur thurs fri sat sun "
+        "e.g i.e u.s u.k u.n e.u a.m p.m"
+    ).split()
 )
 
 _BOUNDARY = re.compile(r"""[.!?]+["'”’)\]]*(?=\s+["'“‘(\[]?[A-Z0-9])""")
@@ -113,9 +42,9 @@ def _split_block(text: str, start: int, end: int) -> list[tuple[int, int]]:
     for m in _BOUNDARY.finditer(block):
         if m.group().startswith(".") and _is_abbreviation(block[cut : m.start() + 1]):
             continue
-        spans.append(_strip(text, start + cut, start + m.end()))
+        spans.append(strip_span(text, start + cut, start + m.end()))
         cut = m.end()
-    spans.append(_strip(text, start + cut, end))
+    spans.append(strip_span(text, start + cut, end))
     return [s for s in spans if s[1] > s[0]]
 
 
@@ -130,7 +59,8 @@ def _is_abbreviation(sentence_so_far: str) -> bool:
     return (len(word) == 1 and word.isalpha()) or bool(re.fullmatch(r"(?:[a-z]\.)+[a-z]", word))
 
 
-def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span narrowed to exclude leading and trailing white space."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():

@@ -17,7 +17,7 @@ from index.chunking import Chunker, ChunkerConfig
 from index.embedding import HashingEmbedder
 from index.errors import IndexNotFound
 from index.loaders import load_corpus
-from index.manifest import read_manifest
+from index.manifest import Manifest, read_manifest
 from index.segments import read_segment
 from qa.config import Settings
 from qa.service import QAService
@@ -80,18 +80,24 @@ def start_index(corpus: Path, index_dir: Path, *extra: str) -> subprocess.Popen[
     )
 
 
+def live_chunk_ids(index_dir: Path, manifest: Manifest) -> dict[str, list[int]]:
+    """Article id -> ids of its live chunks, over every segment of the commit."""
+    live: dict[str, list[int]] = {}
+    for s in manifest.segments:
+        dead = manifest.deleted.get(s.name, frozenset())
+        for i, row in enumerate(read_segment(index_dir, s.name).rows):
+            if i not in dead:
+                live.setdefault(row.article_id, []).append(row.id)
+    return live
+
+
 def check_commit_answers(settings: Settings) -> int:
     """The newest commit loads, answers, and has each article's chunks live exactly once."""
     try:
         manifest = read_manifest(settings.index_dir)
     except IndexNotFound:
         return 0
-    live: dict[str, list[int]] = {}
-    for s in manifest.segments:
-        dead = manifest.deleted.get(s.name, frozenset())
-        for i, row in enumerate(read_segment(settings.index_dir, s.name).rows):
-            if i not in dead:
-                live.setdefault(row.article_id, []).append(row.id)
+    live = live_chunk_ids(settings.index_dir, manifest)
     assert set(live) == set(manifest.articles)
     ids = [cid for ids in live.values() for cid in ids]
     assert len(ids) == len(set(ids)), "a chunk is live twice"
@@ -108,12 +114,7 @@ def check_complete(settings: Settings) -> None:
         a.id: sorted(c.chunk_id for c in chunker.chunk(a)) for a in load_corpus(settings.corpus_dir).articles
     }
     manifest = read_manifest(settings.index_dir)
-    live: dict[str, list[int]] = {}
-    for s in manifest.segments:
-        dead = manifest.deleted.get(s.name, frozenset())
-        for i, row in enumerate(read_segment(settings.index_dir, s.name).rows):
-            if i not in dead:
-                live.setdefault(row.article_id, []).append(row.id)
+    live = live_chunk_ids(settings.index_dir, manifest)
     assert {k: sorted(v) for k, v in live.items()} == expected
     on_disk = {p.name for p in (settings.index_dir / "segments").iterdir()}
     assert on_disk == {s.name for s in manifest.segments}, "leftover segment files"
