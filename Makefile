@@ -25,7 +25,7 @@ index: install
 	$(BIN)/qa index
 
 run: index
-	$(BIN)/qa search "What are Anthropic and the US administration discussing?"
+	$(BIN)/qa serve --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .

@@ -119,9 +119,7 @@ class Chunker:
         return _runs(len(pieces), fits, self.config.overlap)
 
     @staticmethod
-    def _make(
-        article: Article, title: str, pieces: list[tuple[int, int]], group: tuple[int, int], n: int
-    ) -> Chunk:
+    def _make(article: Article, title: str, pieces: list[tuple[int, int]], group: tuple[int, int], n: int) -> Chunk:
         start, end = pieces[group[0]][0], pieces[group[1] - 1][1]
         return Chunk(article.id, n, start, end, article.text[start:end], title)
 

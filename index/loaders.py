@@ -67,9 +67,7 @@ def load_corpus(root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Corpus:
             if isinstance(item, Skipped):
                 skipped.append(item)
             elif item.id in seen:
-                skipped.append(
-                    Skipped(rel, f"duplicate article id {item.id!r} (first in {seen[item.id]})", False)
-                )
+                skipped.append(Skipped(rel, f"duplicate article id {item.id!r} (first in {seen[item.id]})", False))
             else:
                 seen[item.id] = rel
                 articles.append(item)
@@ -150,9 +148,7 @@ def parse_html(raw: str, article_id: str, rel: str) -> Article:
     """Main text, title, date, canonical URL and site name of a web page."""
     import trafilatura  # heavy import, only when a corpus has HTML
 
-    extracted = trafilatura.bare_extraction(
-        raw, with_metadata=True, include_comments=False, include_tables=False
-    )
+    extracted = trafilatura.bare_extraction(raw, with_metadata=True, include_comments=False, include_tables=False)
     doc = extracted if isinstance(extracted, dict) or extracted is None else extracted.as_dict()
     if not isinstance(doc, dict) or not (doc.get("text") or "").strip():
         raise BadArticle("no article text found in the HTML page")

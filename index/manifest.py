@@ -73,8 +73,7 @@ class Manifest:
             "segments": [{"name": s.name, "rows": s.rows} for s in self.segments],
             "deleted": {k: sorted(v) for k, v in sorted(self.deleted.items()) if v},
             "articles": {
-                k: {"hash": a.hash, "segment": a.segment, "path": a.path}
-                for k, a in sorted(self.articles.items())
+                k: {"hash": a.hash, "segment": a.segment, "path": a.path} for k, a in sorted(self.articles.items())
             },
         }
 

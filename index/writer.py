@@ -327,9 +327,7 @@ class IndexWriter:
 class _VectorStore:
     """Stored vectors by embed hash, over the segments of a commit plus what this run embedded."""
 
-    def __init__(
-        self, index_dir: Path, manifest: Manifest | None, rows_cache: dict[str, Sequence[ChunkRow]]
-    ) -> None:
+    def __init__(self, index_dir: Path, manifest: Manifest | None, rows_cache: dict[str, Sequence[ChunkRow]]) -> None:
         self.index_dir = index_dir
         self.manifest = manifest
         self.rows_cache = rows_cache

@@ -7,6 +7,7 @@ Heavy modules (numpy, faiss, torch) are imported inside the commands that need t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -15,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from qa.citations import Citation
     from qa.config import Settings
-    from qa.service import SearchResult
 
 EXIT_OK, EXIT_ERROR, EXIT_NO_INDEX, EXIT_BUSY = 0, 1, 2, 75
 
@@ -67,6 +68,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no info messages")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ask", help="an extractive answer: verbatim sentences with citations")
+    _add_index_dir(p)
+    p.add_argument("question", help="the question")
+    p.add_argument("-k", "--top-k", type=int, default=None, help="passages to answer from (1-50, default 5)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON (the /ask shape)")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("serve", help="serve the HTTP API and the search page")
+    _add_index_dir(p)
+    p.add_argument("--corpus", type=Path, help="corpus folder, for admin routes and QA_WATCH")
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("watch", help="re-index whenever the corpus folder changes")
+    _add_index_dir(p)
+    p.add_argument("--corpus", type=Path, help="corpus folder (QA_CORPUS_DIR, default corpus)")
+    p.set_defaults(func=cmd_watch)
     return parser
 
 
@@ -123,38 +143,91 @@ def cmd_index(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_question(text: str, top_k: int | None, settings: Settings) -> str | None:
+    """The reason a question or -k is refused, or None."""
+    if top_k is not None and not 1 <= top_k <= 50:
+        return "--top-k must be between 1 and 50"
+    if not text.strip():
+        return "the question is empty"
+    if len(text) > settings.max_query_chars:
+        return f"the question is {len(text):,} characters; the limit is {settings.max_query_chars:,}"
+    return None
+
+
 def cmd_search(args: argparse.Namespace) -> int:
-    if args.top_k is not None and not 1 <= args.top_k <= 50:
-        print("qa: --top-k must be between 1 and 50", file=sys.stderr)
-        return EXIT_ERROR
-    if not args.query.strip():
-        print("qa: the query is empty", file=sys.stderr)
-        return EXIT_ERROR
     from qa.service import QAService
 
-    service = QAService(_settings(args))
-    result = service.search(args.query, args.top_k)
+    settings = _settings(args)
+    if problem := _check_question(args.query, args.top_k, settings):
+        print(f"qa: {problem}", file=sys.stderr)
+        return EXIT_ERROR
+    result = QAService(settings).search(args.query.strip(), args.top_k)
     if args.json:
         out = result.to_json()
         out.pop("took_ms")
         print(json.dumps(out, ensure_ascii=False))
     else:
-        print(render_results(result))
+        print(render_citations(result.citations, result.index_version, result.query))
     return EXIT_OK
 
 
-def render_results(result: SearchResult, width: int = 100) -> str:
+def cmd_ask(args: argparse.Namespace) -> int:
+    from qa.service import QAService
+
+    settings = _settings(args)
+    if problem := _check_question(args.question, args.top_k, settings):
+        print(f"qa: {problem}", file=sys.stderr)
+        return EXIT_ERROR
+    result = QAService(settings).ask(args.question.strip(), args.top_k)
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+        return EXIT_OK
+    answer = result.answer
+    print(textwrap.fill(answer, 100) if answer else str(result.to_json()["message"]))
+    print()
+    if result.citations:
+        print("Sources:" if answer else "Closest passages:")
+        print(render_citations(result.citations, result.index_version))
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from qa.app import create_app
+    from qa.observability import configure_logging
+
+    configure_logging()
+    settings = _settings(args)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False)
+    return EXIT_OK
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from qa.live import CorpusWatcher
+    from qa.observability import configure_logging
+    from qa.service import QAService
+
+    configure_logging()
+    settings = _settings(args)
+    logging.getLogger(__name__).info("watching %s (Ctrl-C to stop)", settings.corpus_dir)
+    with contextlib.suppress(KeyboardInterrupt):
+        CorpusWatcher(QAService(settings), settings.watch_debounce_ms).run()
+    return EXIT_OK
+
+
+def render_citations(citations: list[Citation], index_version: int, query: str = "", width: int = 100) -> str:
     """A readable terminal rendering: title, date, link, quote, score."""
-    if not result.citations:
-        return f'Nothing in the index matches "{result.query}".'
+    if not citations:
+        return f'Nothing in the index matches "{query}".'
     lines = []
-    for c in result.citations:
+    for c in citations:
         lines.append(f"[{c.n}] {c.title}  (score {c.score:.3f})")
         lines.append("    " + " · ".join(x for x in (c.source, c.published, c.url) if x))
         quote = textwrap.shorten(" ".join(c.quote.split()), 420, placeholder=" …")
         lines.extend(textwrap.wrap(f"“{quote}”", width, initial_indent="    ", subsequent_indent="    "))
         lines.append("")
-    lines.append(f"index version {result.index_version}")
+    lines.append(f"index version {index_version}")
     return "\n".join(lines)
 
 

@@ -24,6 +24,23 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(1, ge=0, description="Sentences shared by consecutive chunks")
     batch_articles: int = Field(256, gt=0, description="Articles per segment and commit while indexing")
     top_k: int = Field(5, ge=1, le=50, description="Default number of passages returned")
+    max_query_chars: int = Field(1000, gt=0, description="Longer questions and queries are refused")
+    answer_threshold: float = Field(
+        0.45, description="Best sentence score below which /ask says nothing answers the question"
+    )
+    api_keys: str = Field("", description="Comma-separated keys for the admin routes; empty: admin off")
+    watch: bool = Field(False, description="Under `qa serve`, re-index when the corpus folder changes")
+    reload_interval: float = Field(0.5, gt=0, description="Seconds between checks for a new commit")
+    watch_debounce_ms: int = Field(1500, gt=0, description="Quiet time before `qa watch` re-indexes")
+
+    @property
+    def api_key_list(self) -> list[str]:
+        return [k.strip() for k in self.api_keys.split(",") if k.strip()]
+
+    @property
+    def max_body_bytes(self) -> int:
+        """Request bodies: one article at the size limit, plus room for its JSON."""
+        return self.max_article_bytes + 64 * 1024
 
 
 @lru_cache

@@ -21,6 +21,19 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
+class Filters:
+    """Metadata filters, applied before the top-k cut. Dates are ISO strings, bounds inclusive;
+    an article without a date never passes a date filter. `source` matches case-insensitively."""
+
+    source: str | None = None
+    published_after: str | None = None
+    published_before: str | None = None
+
+    def __bool__(self) -> bool:
+        return any((self.source, self.published_after, self.published_before))
+
+
+@dataclass(frozen=True, slots=True)
 class Hit:
     row: ChunkRow
     article: dict[str, str | None]
@@ -34,6 +47,9 @@ class LoadedSegment:
         import faiss
 
         self.segment = segment
+        metas = [segment.articles[r.article_id] for r in segment.rows]
+        self.row_source = np.array([(m.get("source") or "").casefold() for m in metas], dtype=str)
+        self.row_published = np.array([m.get("published") or "" for m in metas], dtype=str)
         vectors = np.ascontiguousarray(segment.vectors, dtype=np.float32)
         self.index = faiss.IndexFlatIP(vectors.shape[1])
         if len(vectors):
@@ -42,6 +58,17 @@ class LoadedSegment:
     @property
     def name(self) -> str:
         return self.segment.name
+
+    def matching(self, filters: Filters) -> np.ndarray:
+        """Rows whose article passes the filters."""
+        mask = np.ones(len(self.segment.rows), dtype=bool)
+        if filters.source:
+            mask &= self.row_source == filters.source.casefold()
+        if filters.published_after:
+            mask &= (self.row_published != "") & (self.row_published >= filters.published_after)
+        if filters.published_before:
+            mask &= (self.row_published != "") & (self.row_published <= filters.published_before)
+        return mask
 
 
 class Snapshot:
@@ -72,32 +99,38 @@ class Snapshot:
     def chunk_count(self) -> int:
         return self.manifest.live_chunks
 
-    def dense(self, query: np.ndarray, k: int) -> list[Hit]:
-        """The k best live chunks by inner product, identical quotes collapsed to the best one."""
+    def dense(self, query: np.ndarray, k: int, filters: Filters | None = None) -> list[Hit]:
+        """The k best live chunks passing `filters`, by inner product, with identical quotes
+        collapsed to the best one. Filters restrict the search itself, so they never cost hits."""
         import faiss
 
-        want = k
-        while True:
-            hits = []
-            q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
-            for seg in self.segments:
-                live = self.live[seg.name]
-                n_live = int(live.sum())
-                if n_live == 0:
-                    continue
-                bitmap = self._bitmaps.get(seg.name)
+        q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
+        searchable = []
+        for seg in self.segments:
+            bitmap = self._bitmaps.get(seg.name)
+            allowed = self.live[seg.name]
+            if filters:
+                allowed = allowed & seg.matching(filters)
+                bitmap = np.packbits(allowed, bitorder="little")
+            n = int(allowed.sum())
+            if n:
                 params = None
                 if bitmap is not None:  # faiss's stubs lack the numpy-array overloads
                     selector = faiss.IDSelectorBitmap(bitmap)  # type: ignore[call-arg,arg-type]
                     params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
-                scores, idx = seg.index.search(q, min(want, n_live), params=params)
+                searchable.append((seg, n, params, bitmap))
+        want = k
+        while True:
+            hits = []
+            for seg, n, params, _bitmap in searchable:
+                scores, idx = seg.index.search(q, min(want, n), params=params)
                 for score, i in zip(scores[0], idx[0], strict=True):
                     if i >= 0:
                         row = seg.segment.rows[i]
                         hits.append(Hit(row, seg.segment.articles[row.article_id], float(score)))
             hits.sort(key=lambda h: (-h.score, h.row.article_id, h.row.start))
             distinct = _collapse(hits)
-            if len(distinct) >= k or len(hits) < want:
+            if len(distinct) >= k or all(want >= n for _, n, _, _ in searchable):
                 return distinct[:k]
             want *= 2
 
@@ -127,6 +160,10 @@ class IndexReader:
         """The newest loaded snapshot (loads the newest commit on first call)."""
         snap = self._snapshot
         return snap if snap is not None else self.refresh()
+
+    def loaded(self) -> Snapshot | None:
+        """The current snapshot, without touching the disk; None before the first load."""
+        return self._snapshot
 
     def refresh(self) -> Snapshot:
         """Load the newest commit if it is newer than the current snapshot."""

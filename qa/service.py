@@ -1,17 +1,31 @@
-"""The service object every front end uses (CLI, HTTP, Slack): settings in, cited passages out."""
+"""The service object every front end uses (CLI, HTTP, Slack): settings in, cited answers out."""
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.articles import Article
 from index.chunking import ChunkerConfig
+from index.corpus_files import is_api_file, remove_article_file, write_api_article
 from index.embedding import Embedder, load_embedder
-from index.writer import IndexWriter
+from index.errors import BadArticle, IndexNotFound
+from index.manifest import ArticleEntry
+from index.writer import IndexWriter, ReconcileResult
+from qa.answer import NO_ANSWER, AnswerSentence, answer_text, extract
 from qa.citations import Citation
 from qa.config import Settings
-from qa.reader import Hit, IndexReader, Snapshot
+from qa.reader import Filters, Hit, IndexReader, Snapshot
+
+
+class NotFound(LookupError):
+    """No such article in the index."""
+
+
+class Conflict(ValueError):
+    """The request contradicts what the corpus holds."""
 
 
 @dataclass(frozen=True)
@@ -30,30 +44,106 @@ class SearchResult:
         }
 
 
+@dataclass(frozen=True)
+class AskResult:
+    question: str
+    sentences: list[AnswerSentence]
+    citations: list[Citation]
+    index_version: int
+    took_ms: float
+
+    @property
+    def answer(self) -> str | None:
+        return answer_text(self.sentences)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "sentences": [s.to_dict() for s in self.sentences],
+            "citations": [c.to_dict() for c in self.citations],
+            "index_version": self.index_version,
+            "took_ms": round(self.took_ms, 2),
+            "message": None if self.sentences else NO_ANSWER,
+        }
+
+
 class QAService:
-    """Holds the embedder and the index reader; cheap to build, loads lazily."""
+    """Holds the embedder, the index reader and the writer; loads lazily, thread-safe."""
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.embedder = embedder or load_embedder(settings.model, settings.embed_batch_size)
         self.reader = IndexReader(settings.index_dir)
+        self._write_lock = threading.Lock()
+
+    # -- reading -------------------------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:
-        """The newest commit, checked against the configured model."""
-        snap = self.reader.refresh()
+        """The loaded commit (the newest one on first use), checked against the configured model."""
+        snap = self.reader.snapshot()
         snap.manifest.check_model(self.embedder.name, self.embedder.dim)
         return snap
 
-    def search(self, query: str, top_k: int | None = None) -> SearchResult:
+    def refresh(self) -> Snapshot:
+        """Load the newest commit now, if there is a newer one."""
+        self.reader.refresh()
+        return self.snapshot()
+
+    def search(self, query: str, top_k: int | None = None, filters: Filters | None = None) -> SearchResult:
         t0 = time.perf_counter()
         snap = self.snapshot()
-        k = top_k or self.settings.top_k
-        hits = snap.dense(self.embedder.embed_query(query), k)
+        hits = snap.dense(self.embedder.embed_query(query), top_k or self.settings.top_k, filters)
         citations = [to_citation(n, h) for n, h in enumerate(hits, start=1)]
-        return SearchResult(query, citations, snap.version, (time.perf_counter() - t0) * 1000)
+        return SearchResult(query, citations, snap.version, _ms_since(t0))
+
+    def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None) -> AskResult:
+        t0 = time.perf_counter()
+        snap = self.snapshot()
+        vector = self.embedder.embed_query(question)
+        hits = snap.dense(vector, top_k or self.settings.top_k, filters)
+        citations = [to_citation(n, h) for n, h in enumerate(hits, start=1)]
+        sentences = extract(vector, citations, self.embedder, threshold=self.settings.answer_threshold)
+        return AskResult(question, sentences, citations, snap.version, _ms_since(t0))
+
+    # -- writing (each holds the single-writer lock, then loads the new commit) -----------------
 
     def writer(self, *, progress: bool = False) -> IndexWriter:
         return build_writer(self.settings, self.embedder, progress=progress)
+
+    def reindex(self) -> ReconcileResult:
+        """Reconcile the corpus folder with the index, as `qa index` does."""
+        with self._write_lock:
+            result = self.writer().reconcile(
+                self.settings.corpus_dir, max_bytes=self.settings.max_article_bytes, wait=True
+            )
+        self.reader.refresh()
+        return result
+
+    def add_article(self, article: Article) -> ReconcileResult:
+        """Write the article into the corpus folder (under `_api/`), then index it."""
+        entry = self._indexed(article.id)
+        if entry is not None and not is_api_file(entry.path):
+            raise Conflict(f"article {article.id!r} comes from corpus file {entry.path}; change it there")
+        write_api_article(Path(self.settings.corpus_dir), article)
+        return self.reindex()
+
+    def delete_article(self, article_id: str) -> ReconcileResult:
+        """Remove the article's file from the corpus folder, then reconcile."""
+        entry = self._indexed(article_id)
+        if entry is None:
+            raise NotFound(f"no article {article_id!r} in the index")
+        try:
+            remove_article_file(Path(self.settings.corpus_dir), entry.path)
+        except BadArticle as e:
+            raise Conflict(str(e)) from e
+        return self.reindex()
+
+    def _indexed(self, article_id: str) -> ArticleEntry | None:
+        try:
+            return self.refresh().manifest.articles.get(article_id)
+        except IndexNotFound:
+            return None
 
 
 def build_writer(settings: Settings, embedder: Embedder, *, progress: bool = False) -> IndexWriter:
@@ -79,3 +169,7 @@ def to_citation(n: int, hit: Hit) -> Citation:
         end=hit.row.end,
         score=round(hit.score, 4),
     )
+
+
+def _ms_since(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000

@@ -43,9 +43,7 @@ def test_every_sample_chunk_quotes_its_article_exactly(chunker: Chunker, model_t
 
 
 def test_chunks_cover_the_article_with_one_sentence_overlap(chunker: Chunker) -> None:
-    sentences = [
-        f"Sentence number {i} talks about the quarterly earnings of chip makers in detail." for i in range(60)
-    ]
+    sentences = [f"Sentence number {i} talks about the quarterly earnings of chip makers in detail." for i in range(60)]
     article = Article(id="a", title="Chips", text=" ".join(sentences))
     chunks = chunker.chunk(article)
     assert len(chunks) > 2
@@ -80,9 +78,7 @@ def test_a_long_title_is_shortened_for_embedding_and_never_quoted(chunker: Chunk
 
 
 def test_chunk_ids_are_stable_and_distinct() -> None:
-    chunker = Chunker(
-        WordTokenizer(), ChunkerConfig(max_tokens=40, special_tokens=2, overlap=0, max_title_tokens=4)
-    )
+    chunker = Chunker(WordTokenizer(), ChunkerConfig(max_tokens=40, special_tokens=2, overlap=0, max_title_tokens=4))
     article = Article(id="a", title="T", text=" ".join(f"Sentence {i} is here." for i in range(30)))
     first = [c.chunk_id for c in chunker.chunk(article)]
     assert first == [c.chunk_id for c in chunker.chunk(article)]

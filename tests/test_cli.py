@@ -82,9 +82,7 @@ def test_index_json_then_search_json(capsys: pytest.CaptureFixture[str], write_a
     assert text[hit["start"] : hit["end"]] == hit["quote"]
 
 
-def test_search_renders_for_a_terminal(
-    capsys: pytest.CaptureFixture[str], write_article: WriteArticle
-) -> None:
+def test_search_renders_for_a_terminal(capsys: pytest.CaptureFixture[str], write_article: WriteArticle) -> None:
     write_article(
         "rates.md",
         "The central bank held interest rates.",
@@ -125,9 +123,7 @@ def test_bad_files_are_reported_and_the_rest_indexed_with_exit_0(
     assert "skipped bad.md: binary file" in caplog.text
 
 
-def test_busy_writer_exits_75(
-    capsys: pytest.CaptureFixture[str], write_article: WriteArticle, tmp_path: Path
-) -> None:
+def test_busy_writer_exits_75(capsys: pytest.CaptureFixture[str], write_article: WriteArticle, tmp_path: Path) -> None:
     write_article("a.md", "Text.")
     with IndexWriter(tmp_path / "index", HashingEmbedder()).lock():
         code, _, err = run(capsys, "index")

@@ -110,9 +110,7 @@ def check_complete(settings: Settings) -> None:
     """Every corpus article is indexed with exactly the chunks the chunker makes, nothing else."""
     embedder = HashingEmbedder()
     chunker = Chunker(embedder.tokenizer, ChunkerConfig(max_tokens=256, special_tokens=2, overlap=1))
-    expected = {
-        a.id: sorted(c.chunk_id for c in chunker.chunk(a)) for a in load_corpus(settings.corpus_dir).articles
-    }
+    expected = {a.id: sorted(c.chunk_id for c in chunker.chunk(a)) for a in load_corpus(settings.corpus_dir).articles}
     manifest = read_manifest(settings.index_dir)
     live = live_chunk_ids(settings.index_dir, manifest)
     assert {k: sorted(v) for k, v in live.items()} == expected

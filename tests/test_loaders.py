@@ -70,9 +70,7 @@ def test_jsonl_one_article_a_line_with_bad_lines_reported(corpus_dir: Path) -> N
     assert "invalid JSON" in corpus.skipped[0].reason and "missing 'id'" in corpus.skipped[1].reason
 
 
-def test_bad_files_are_reported_with_reasons_and_good_ones_kept(
-    write_article: WriteArticle, corpus_dir: Path
-) -> None:
+def test_bad_files_are_reported_with_reasons_and_good_ones_kept(write_article: WriteArticle, corpus_dir: Path) -> None:
     write_article("good-1.md", "A good article about chips.")
     write_article("good-2.md", "Another good article about rates.")
     (corpus_dir / "binary.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")

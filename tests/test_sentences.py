@@ -6,9 +6,7 @@ def sentences(text: str) -> list[str]:
 
 
 def test_splits_on_terminal_punctuation_and_keeps_abbreviations() -> None:
-    text = (
-        'Mr. Smith said the U.S. economy grew 3.5% in 2025. Then he left! "Is it?" she asked. J. Doe agreed.'
-    )
+    text = 'Mr. Smith said the U.S. economy grew 3.5% in 2025. Then he left! "Is it?" she asked. J. Doe agreed.'
     assert sentences(text) == [
         "Mr. Smith said the U.S. economy grew 3.5% in 2025.",
         "Then he left!",

@@ -44,9 +44,7 @@ def live_rows(index_dir: Path) -> list[tuple[str, int]]:
     out = []
     for s in m.segments:
         dead = m.deleted.get(s.name, frozenset())
-        out += [
-            (r.article_id, r.id) for i, r in enumerate(read_segment(index_dir, s.name).rows) if i not in dead
-        ]
+        out += [(r.article_id, r.id) for i, r in enumerate(read_segment(index_dir, s.name).rows) if i not in dead]
     return out
 
 
@@ -117,9 +115,7 @@ def test_unchanged_chunks_of_a_changed_article_are_not_re_embedded(
     assert 0 < result.chunks_embedded < before
 
 
-def test_dry_run_writes_nothing(
-    settings: Settings, counting: CountingEmbedder, write_article: WriteArticle
-) -> None:
+def test_dry_run_writes_nothing(settings: Settings, counting: CountingEmbedder, write_article: WriteArticle) -> None:
     write_article("a.md", "Some text.")
     result = reconcile(settings, counting, dry_run=True)
     assert [a.id for a in result.plan.added] == ["a"]
@@ -153,9 +149,7 @@ def test_another_model_is_refused_until_rebuild(settings: Settings, write_articl
     assert QAService(settings, other).search("text").citations[0].article_id == "a"
 
 
-def test_a_second_writer_is_refused_while_the_lock_is_held(
-    settings: Settings, write_article: WriteArticle
-) -> None:
+def test_a_second_writer_is_refused_while_the_lock_is_held(settings: Settings, write_article: WriteArticle) -> None:
     write_article("a.md", "Some text.")
     writer = build_writer(settings, HashingEmbedder())
     with writer.lock(), pytest.raises(WriterBusy, match="--wait"):
@@ -199,13 +193,9 @@ def test_changing_the_chunker_re_chunks_without_re_embedding_same_texts(
     tmp_path: Path, write_article: WriteArticle, corpus_dir: Path, counting: CountingEmbedder
 ) -> None:
     write_article("a.md", "One sentence only.")
-    s1 = Settings(
-        corpus_dir=corpus_dir, index_dir=tmp_path / "ix", model="hash", chunk_overlap=1, _env_file=None
-    )
+    s1 = Settings(corpus_dir=corpus_dir, index_dir=tmp_path / "ix", model="hash", chunk_overlap=1, _env_file=None)
     reconcile(s1, counting)
-    s2 = Settings(
-        corpus_dir=corpus_dir, index_dir=tmp_path / "ix", model="hash", chunk_overlap=0, _env_file=None
-    )
+    s2 = Settings(corpus_dir=corpus_dir, index_dir=tmp_path / "ix", model="hash", chunk_overlap=0, _env_file=None)
     result = reconcile(s2, counting)
     assert [a.id for a in result.plan.changed] == ["a"]
     assert result.chunks_embedded == 0

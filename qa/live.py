@@ -1,0 +1,104 @@
+"""Keeping the service current: pick up new commits, and re-index when the corpus changes."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+from index.manifest import MANIFEST
+from qa.service import QAService
+
+log = logging.getLogger(__name__)
+
+
+class CommitPoller:
+    """Loads each new commit (from any process) within `interval` seconds. A commit renames a new
+    manifest into place, so a changed inode or mtime is a new commit."""
+
+    def __init__(self, service: QAService, interval: float) -> None:
+        self.service = service
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="commit-poller", daemon=True)
+        self._seen: tuple[int, int] | None = None
+
+    def start(self) -> CommitPoller:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def check(self) -> bool:
+        """Load the newest commit if the manifest changed; True when it did."""
+        try:
+            st = os.stat(Path(self.service.settings.index_dir) / MANIFEST)
+        except FileNotFoundError:
+            return False
+        stamp = (st.st_ino, st.st_mtime_ns)
+        if stamp == self._seen:
+            return False
+        self.service.refresh()
+        self._seen = stamp
+        return True
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.check()
+            except Exception:  # keep serving the commit we have; say why the new one failed
+                log.exception("could not load the newest commit")
+
+
+class CorpusWatcher:
+    """Re-indexes after changes in the corpus folder settle (`debounce_ms` of quiet)."""
+
+    def __init__(self, service: QAService, debounce_ms: int) -> None:
+        self.service = service
+        self.debounce_ms = debounce_ms
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self.run, name="corpus-watcher", daemon=True)
+
+    def start(self) -> CorpusWatcher:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def run(self) -> None:
+        """Reconcile once, then after every settled batch of changes, until stopped."""
+        from watchfiles import watch
+
+        corpus = Path(self.service.settings.corpus_dir)
+        self._reindex("start")
+        for changes in watch(
+            corpus,
+            debounce=self.debounce_ms,
+            stop_event=self._stop,
+            yield_on_timeout=False,
+            raise_interrupt=False,
+        ):
+            paths = {Path(p) for _, p in changes}
+            if all(any(part.startswith(".") for part in p.relative_to(corpus).parts) for p in paths):
+                continue  # hidden files only: temporary files of editors and of our own writes
+            self._reindex(f"{len(paths)} changed paths")
+
+    def _reindex(self, why: str) -> None:
+        try:
+            result = self.service.reindex()
+            plan = result.plan
+            log.info(
+                "re-indexed (%s): %d added, %d changed, %d deleted; index version %d",
+                why,
+                len(plan.added),
+                len(plan.changed),
+                len(plan.deleted),
+                result.index_version,
+            )
+        except Exception:  # a bad moment (e.g. the folder vanished) must not end the watcher
+            log.exception("re-index after corpus change failed")
