@@ -167,7 +167,8 @@ def parse_html(raw: str, article_id: str, rel: str) -> Article:
 
 def parse_jsonl(raw: str, rel: str) -> Iterator[Article | Skipped]:
     """One article an object: `id` (or `_id`), `title`, `text`, and optional url/published/source."""
-    for n, line in enumerate(raw.splitlines(), start=1):
+    # Split on newlines only: str.splitlines() would also break inside text at U+2028, U+0085 …
+    for n, line in enumerate(raw.split("\n"), start=1):
         if not line.strip():
             continue
         where = f"{rel}:{n}"

@@ -3,6 +3,7 @@
     segments/<name>/vectors.npy    float32 [rows, dim], L2-normalised embeddings
     segments/<name>/chunks.jsonl   one row a vector: chunk id, article id, offsets, quote, embed hash
     segments/<name>/articles.jsonl citation metadata of the articles whose chunks are here
+    segments/<name>/lexical.npz    rows x terms counts for BM25, with vocab.json (index/lexical.py)
 
 A segment is written under a temporary name, fsynced and renamed into place; it becomes live only
 when a manifest that lists it is committed.
@@ -23,6 +24,7 @@ import numpy as np
 
 from index.errors import CorruptIndex
 from index.fsutil import fsync_dir, fsync_file
+from index.lexical import TermMatrix, lexical_text
 
 SEGMENTS = "segments"
 
@@ -44,6 +46,11 @@ class Segment:
     rows: list[ChunkRow]
     vectors: np.ndarray
     articles: dict[str, dict[str, str | None]]
+    terms: TermMatrix
+
+
+def term_matrix(rows: list[ChunkRow], articles: dict[str, dict[str, str | None]]) -> TermMatrix:
+    return TermMatrix.build([lexical_text(articles[r.article_id].get("title"), r.text) for r in rows])
 
 
 def new_segment_name() -> str:
@@ -71,6 +78,7 @@ def write_segment(
     np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
     _write_jsonl(tmp / "chunks.jsonl", [asdict(r) for r in rows])
     _write_jsonl(tmp / "articles.jsonl", articles)
+    term_matrix(rows, {str(a["id"]): a for a in articles}).save(tmp)
     for f in tmp.iterdir():
         fsync_file(f)
     fsync_dir(tmp)
@@ -79,20 +87,22 @@ def write_segment(
     return name
 
 
-def read_segment(index_dir: Path, name: str, *, mmap: bool = False) -> Segment:
-    """Load a segment; FileNotFoundError if it is gone (merged away by a newer commit)."""
+def read_segment(index_dir: Path, name: str, *, mmap: bool = False, lexical: bool = True) -> Segment:
+    """Load a segment (without its term matrix when `lexical` is false); FileNotFoundError if it is
+    gone (merged away by a newer commit)."""
     folder = segment_dir(index_dir, name)
     try:
         vectors = np.load(folder / "vectors.npy", mmap_mode="r" if mmap else None)
         rows = [ChunkRow(**r) for r in _read_jsonl(folder / "chunks.jsonl")]
         articles = {a["id"]: a for a in _read_jsonl(folder / "articles.jsonl")}
+        terms = TermMatrix.load(folder) if lexical else None
     except FileNotFoundError:
         raise
     except (ValueError, TypeError, KeyError) as e:
         raise CorruptIndex(f"segment {name} cannot be read: {e}") from e
-    if len(rows) != len(vectors):
+    if len(rows) != len(vectors) or (terms is not None and terms.counts.shape[0] != len(rows)):
         raise CorruptIndex(f"segment {name} has {len(rows)} rows but {len(vectors)} vectors")
-    return Segment(name, rows, vectors, articles)
+    return Segment(name, rows, vectors, articles, terms or TermMatrix.empty(len(rows)))
 
 
 def remove_unreferenced(index_dir: Path, keep: set[str]) -> list[str]:

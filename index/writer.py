@@ -286,7 +286,7 @@ class IndexWriter:
         vectors: list[np.ndarray] = []
         metas: list[dict[str, str | None]] = []
         for name in sorted(victims, key=lambda n: [s.name for s in manifest.segments].index(n)):
-            seg = read_segment(self.index_dir, name, mmap=True)
+            seg = read_segment(self.index_dir, name, mmap=True, lexical=False)
             dead = manifest.deleted.get(name, frozenset())
             keep = [i for i in range(len(seg.rows)) if i not in dead]
             rows.extend(seg.rows[i] for i in keep)
@@ -348,7 +348,7 @@ class _VectorStore:
             elif h in self._where:
                 name, i = self._where[h]
                 if name not in self._vectors:
-                    self._vectors[name] = read_segment(self.index_dir, name, mmap=True).vectors
+                    self._vectors[name] = read_segment(self.index_dir, name, mmap=True, lexical=False).vectors
                 out[h] = np.asarray(self._vectors[name][i])
         return out
 
@@ -359,5 +359,5 @@ class _VectorStore:
 
 def _segment_rows(index_dir: Path, name: str, cache: dict[str, Sequence[ChunkRow]]) -> Sequence[ChunkRow]:
     if name not in cache:
-        cache[name] = read_segment(index_dir, name, mmap=True).rows
+        cache[name] = read_segment(index_dir, name, mmap=True, lexical=False).rows
     return cache[name]

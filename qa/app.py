@@ -13,12 +13,15 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 
 from index.articles import Article
 from index.errors import BadArticle, CorruptIndex, IndexNotFound, IndexStoreError, ModelMismatch, WriterBusy
+from qa import extensions
 from qa.config import Settings
+from qa.extensions import Lifecycle
 from qa.live import CommitPoller, CorpusWatcher
 from qa.observability import Metrics, RequestMiddleware, request_id
 from qa.reader import Filters
@@ -51,6 +54,8 @@ Service = Annotated[QAService, Depends(get_service)]
 def create_app(settings: Settings, service_factory: Callable[[Settings], QAService] = QAService) -> FastAPI:
     metrics = Metrics()
 
+    lifecycles: list[Lifecycle] = []
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = await run_in_threadpool(service_factory, settings)
@@ -63,7 +68,11 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], QAServi
             log.warning("no index in %s yet: /ready answers 503 until `qa index` commits one", settings.index_dir)
         poller.start()
         watcher = CorpusWatcher(service, settings.watch_debounce_ms).start() if settings.watch else None
+        for lifecycle in lifecycles:
+            lifecycle.start(service)
         yield
+        for lifecycle in lifecycles:
+            lifecycle.stop()
         poller.stop()
         if watcher:
             watcher.stop()
@@ -76,6 +85,10 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], QAServi
         responses=ERRORS,
     )
     app.add_middleware(RequestMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
+    for extend in extensions.load("qa.app_extensions"):
+        lifecycle = extend(app, settings)
+        if lifecycle is not None:
+            lifecycles.append(lifecycle)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _add_error_handlers(app)
 
@@ -210,6 +223,18 @@ def _add_error_handlers(app: FastAPI) -> None:
         (IndexStoreError, 503),
     ):
         app.add_exception_handler(exc_type, problem(status))
+
+    async def invalid(request: Request, exc: Exception) -> JSONResponse:
+        # FastAPI's own handler echoes the input back, which fails on text JSON cannot encode
+        # (a lone surrogate): keep where and why, drop the input.
+        errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+        detail = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            for e in errors
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    app.add_exception_handler(RequestValidationError, invalid)
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         error_id = request_id.get() if request_id.get() != "-" else uuid.uuid4().hex[:16]

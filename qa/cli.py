@@ -87,6 +87,25 @@ def build_parser() -> argparse.ArgumentParser:
     _add_index_dir(p)
     p.add_argument("--corpus", type=Path, help="corpus folder (QA_CORPUS_DIR, default corpus)")
     p.set_defaults(func=cmd_watch)
+
+    p = sub.add_parser("eval", help="retrieval quality on a BEIR-layout dataset (nDCG@10, recall, MRR)")
+    p.add_argument("dataset", type=Path, help="folder with corpus.jsonl, queries.jsonl and qrels/")
+    p.add_argument("--split", default="test", help="qrels split (default test)")
+    p.add_argument("--methods", default="bm25,dense,hybrid", help="comma-separated: bm25, dense, hybrid")
+    p.add_argument("--json", action="store_true", help='print {"dataset","queries","methods":{…}}')
+    p.add_argument("--max-queries", type=int, default=None, help="evaluate a fixed random sample of queries")
+    p.add_argument("--answer-sample", type=int, default=500, help="questions checked for answer_in_sentences")
+    p.add_argument("--cache-dir", type=Path, default=Path(".qa-cache"), help="embedding cache folder")
+    p.add_argument("--fusion", choices=["score", "rrf"], help="override QA_FUSION")
+    p.add_argument("--dense-weight", type=float, help="override QA_DENSE_WEIGHT")
+    p.add_argument("--rrf-k", type=int, help="override QA_RRF_K")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_eval)
+
+    from qa import extensions  # e.g. `qa bot`, registered by bot/ through an entry point
+
+    for register in extensions.load("qa.commands"):
+        register(sub)
     return parser
 
 
@@ -213,6 +232,50 @@ def cmd_watch(args: argparse.Namespace) -> int:
     logging.getLogger(__name__).info("watching %s (Ctrl-C to stop)", settings.corpus_dir)
     with contextlib.suppress(KeyboardInterrupt):
         CorpusWatcher(QAService(settings), settings.watch_debounce_ms).run()
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from qa.evaluation import evaluate
+    from qa.retrieval import METHODS
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if unknown := [m for m in methods if m not in METHODS]:
+        print(f"qa: unknown method {', '.join(unknown)}; choose from {', '.join(METHODS)}", file=sys.stderr)
+        return EXIT_ERROR
+    if not (args.dataset / "corpus.jsonl").is_file():
+        print(f"qa: {args.dataset} is not a BEIR folder (no corpus.jsonl)", file=sys.stderr)
+        return EXIT_ERROR
+    overrides = {
+        k: v
+        for k, v in (("fusion", args.fusion), ("dense_weight", args.dense_weight), ("rrf_k", args.rrf_k))
+        if v is not None
+    }
+    settings = _settings(args).model_copy(update=overrides)
+    report = evaluate(
+        args.dataset,
+        settings,
+        split=args.split,
+        methods=methods,
+        cache_dir=args.cache_dir,
+        max_queries=args.max_queries,
+        answer_sample=args.answer_sample,
+        progress=not args.quiet and not args.json and sys.stderr.isatty(),
+    )
+    if args.json:
+        print(json.dumps(report.to_json()))
+        return EXIT_OK
+    metrics = ["ndcg@10", "recall@1", "recall@5", "recall@10", "recall@100", "mrr@10", "queries_per_s"]
+    print(f"{report.dataset}: {report.queries} queries")
+    print(f"{'method':<8}" + "".join(f"{m:>12}" for m in metrics))
+    for name, values in report.methods.items():
+        print(f"{name:<8}" + "".join(f"{values.get(m, 0):>12.4f}" for m in metrics))
+    for name, values in report.methods.items():
+        if "answer_in_sentences" in values:
+            print(
+                f"{name}: answer_in_sentences {values['answer_in_sentences']:.4f} "
+                f"on {int(values['answer_questions'])} questions"
+            )
     return EXIT_OK
 
 

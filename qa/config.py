@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from qa.retrieval import RetrievalConfig
 
 
 class Settings(BaseSettings):
@@ -24,6 +27,11 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(1, ge=0, description="Sentences shared by consecutive chunks")
     batch_articles: int = Field(256, gt=0, description="Articles per segment and commit while indexing")
     top_k: int = Field(5, ge=1, le=50, description="Default number of passages returned")
+    retrieval: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="Retrieval method")
+    fusion: Literal["score", "rrf"] = Field("score", description="How hybrid fuses dense and BM25")
+    dense_weight: float = Field(0.5, ge=0, le=1, description="Weight of the dense side in fusion")
+    rrf_k: int = Field(60, gt=0, description="k of reciprocal-rank fusion")
+    candidate_pool: int = Field(100, ge=10, le=2000, description="Candidates taken from each method")
     max_query_chars: int = Field(1000, gt=0, description="Longer questions and queries are refused")
     answer_threshold: float = Field(
         0.45, description="Best sentence score below which /ask says nothing answers the question"
@@ -32,6 +40,15 @@ class Settings(BaseSettings):
     watch: bool = Field(False, description="Under `qa serve`, re-index when the corpus folder changes")
     reload_interval: float = Field(0.5, gt=0, description="Seconds between checks for a new commit")
     watch_debounce_ms: int = Field(1500, gt=0, description="Quiet time before `qa watch` re-indexes")
+
+    def retrieval_config(self, method: str | None = None) -> RetrievalConfig:
+        return RetrievalConfig(
+            method=method or self.retrieval,  # type: ignore[arg-type]
+            fusion=self.fusion,
+            dense_weight=self.dense_weight,
+            rrf_k=self.rrf_k,
+            pool=self.candidate_pool,
+        )
 
     @property
     def api_key_list(self) -> list[str]:

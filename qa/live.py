@@ -71,22 +71,26 @@ class CorpusWatcher:
         self._thread.join(timeout=10)
 
     def run(self) -> None:
-        """Reconcile once, then after every settled batch of changes, until stopped."""
+        """Reconcile once the watch is in place (so no change slips between the two), then after
+        every settled batch of changes, until stopped."""
         from watchfiles import watch
 
         corpus = Path(self.service.settings.corpus_dir)
-        self._reindex("start")
+        started = False
         for changes in watch(
             corpus,
             debounce=self.debounce_ms,
             stop_event=self._stop,
-            yield_on_timeout=False,
+            rust_timeout=200,
+            yield_on_timeout=True,
             raise_interrupt=False,
         ):
+            if not started:
+                started = True
+                self._reindex("start")
             paths = {Path(p) for _, p in changes}
-            if all(any(part.startswith(".") for part in p.relative_to(corpus).parts) for p in paths):
-                continue  # hidden files only: temporary files of editors and of our own writes
-            self._reindex(f"{len(paths)} changed paths")
+            if paths and not all(_hidden(p.relative_to(corpus)) for p in paths):
+                self._reindex(f"{len(paths)} changed paths")
 
     def _reindex(self, why: str) -> None:
         try:
@@ -102,3 +106,8 @@ class CorpusWatcher:
             )
         except Exception:  # a bad moment (e.g. the folder vanished) must not end the watcher
             log.exception("re-index after corpus change failed")
+
+
+def _hidden(rel: Path) -> bool:
+    """Hidden files: temporary files of editors and of our own durable writes."""
+    return any(part.startswith(".") for part in rel.parts)

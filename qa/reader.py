@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy as np
 from index.errors import CorruptIndex
 from index.manifest import Manifest, read_manifest
 from index.segments import ChunkRow, Segment, read_segment
+from qa.bm25 import BM25
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,15 @@ class Hit:
     row: ChunkRow
     article: dict[str, str | None]
     score: float
+    segment: LoadedSegment
+    index: int  # row number in the segment
+
+    @property
+    def vector(self) -> np.ndarray:
+        return np.asarray(self.segment.segment.vectors[self.index], dtype=np.float32)
+
+    def rescored(self, score: float) -> Hit:
+        return Hit(self.row, self.article, score, self.segment, self.index)
 
 
 class LoadedSegment:
@@ -54,6 +65,14 @@ class LoadedSegment:
         self.index = faiss.IndexFlatIP(vectors.shape[1])
         if len(vectors):
             self.index.add(vectors)
+        counts = segment.terms.counts
+        self.term_columns = counts.tocsc()
+        self.term_ids = {t: j for j, t in enumerate(segment.terms.vocab)}
+        self.doc_len = np.asarray(counts.sum(axis=1), dtype=np.float32).ravel()
+
+    def hit(self, i: int, score: float) -> Hit:
+        row = self.segment.rows[i]
+        return Hit(row, self.segment.articles[row.article_id], score, self, i)
 
     @property
     def name(self) -> str:
@@ -99,52 +118,58 @@ class Snapshot:
     def chunk_count(self) -> int:
         return self.manifest.live_chunks
 
+    def allowed(self, seg: LoadedSegment, filters: Filters | None) -> np.ndarray:
+        """Live rows of the segment that pass the filters."""
+        return self.live[seg.name] & seg.matching(filters) if filters else self.live[seg.name]
+
     def dense(self, query: np.ndarray, k: int, filters: Filters | None = None) -> list[Hit]:
-        """The k best live chunks passing `filters`, by inner product, with identical quotes
-        collapsed to the best one. Filters restrict the search itself, so they never cost hits."""
+        """The k best live chunks passing `filters` by inner product (exact search). Filters
+        restrict the search itself, so they never cost hits."""
         import faiss
 
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
-        searchable = []
+        hits: list[Hit] = []
         for seg in self.segments:
-            bitmap = self._bitmaps.get(seg.name)
-            allowed = self.live[seg.name]
-            if filters:
-                allowed = allowed & seg.matching(filters)
-                bitmap = np.packbits(allowed, bitorder="little")
+            allowed = self.allowed(seg, filters)
             n = int(allowed.sum())
-            if n:
-                params = None
-                if bitmap is not None:  # faiss's stubs lack the numpy-array overloads
-                    selector = faiss.IDSelectorBitmap(bitmap)  # type: ignore[call-arg,arg-type]
-                    params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
-                searchable.append((seg, n, params, bitmap))
-        want = k
-        while True:
-            hits = []
-            for seg, n, params, _bitmap in searchable:
-                scores, idx = seg.index.search(q, min(want, n), params=params)
-                for score, i in zip(scores[0], idx[0], strict=True):
-                    if i >= 0:
-                        row = seg.segment.rows[i]
-                        hits.append(Hit(row, seg.segment.articles[row.article_id], float(score)))
-            hits.sort(key=lambda h: (-h.score, h.row.article_id, h.row.start))
-            distinct = _collapse(hits)
-            if len(distinct) >= k or all(want >= n for _, n, _, _ in searchable):
-                return distinct[:k]
-            want *= 2
+            if n == 0:
+                continue
+            params = None
+            if n < len(allowed):
+                bitmap = self._bitmaps.get(seg.name) if not filters else None
+                if bitmap is None:
+                    bitmap = np.packbits(allowed, bitorder="little")
+                selector = faiss.IDSelectorBitmap(bitmap)  # type: ignore[call-arg,arg-type]  # stubs lack numpy overloads
+                params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+            scores, idx = seg.index.search(q, min(k, n), params=params)
+            hits.extend(seg.hit(int(i), float(s)) for s, i in zip(scores[0], idx[0], strict=True) if i >= 0)
+        return _top(hits, k)
+
+    def lexical(
+        self, query: str, k: int, filters: Filters | None = None, scores: dict[LoadedSegment, np.ndarray] | None = None
+    ) -> list[Hit]:
+        """The k best live chunks passing `filters` by BM25 over this commit's live rows
+        (`scores`: from `lexical_scores`, when the caller has them already)."""
+        hits: list[Hit] = []
+        for seg, bm25 in (scores or self.lexical_scores(query)).items():
+            candidates = np.flatnonzero(self.allowed(seg, filters) & (bm25 > 0))
+            if len(candidates) > k:
+                candidates = candidates[np.argpartition(-bm25[candidates], k - 1)[:k]]
+            hits.extend(seg.hit(int(i), float(bm25[i])) for i in candidates)
+        return _top(hits, k)
+
+    def lexical_scores(self, query: str) -> dict[LoadedSegment, np.ndarray]:
+        """BM25 score of every row of every segment (callers mask deleted rows)."""
+        return {seg: self.bm25.scores(seg, query) for seg in self.segments}
+
+    @cached_property
+    def bm25(self) -> BM25:
+        return BM25(self.segments, self.live)
 
 
-def _collapse(hits: list[Hit]) -> list[Hit]:
-    """Keep the first of hits whose quotes are identical (syndicated copies, duplicate ids)."""
-    seen: set[str] = set()
-    out = []
-    for h in hits:
-        key = " ".join(h.row.text.split())
-        if key not in seen:
-            seen.add(key)
-            out.append(h)
-    return out
+def _top(hits: list[Hit], k: int) -> list[Hit]:
+    hits.sort(key=lambda h: (-h.score, h.row.article_id, h.row.start))
+    return hits[:k]
 
 
 class IndexReader:

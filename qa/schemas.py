@@ -100,5 +100,13 @@ class ReadyResponse(BaseModel):
     chunks: int
 
 
+class ValidationProblem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
 class Problem(BaseModel):
-    detail: str
+    """Every 4xx/5xx: a reason, or for invalid requests (422) the list of what is wrong where."""
+
+    detail: str | list[ValidationProblem]

@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from index.articles import Article
 from index.chunking import ChunkerConfig
 from index.corpus_files import is_api_file, remove_article_file, write_api_article
@@ -18,6 +20,7 @@ from qa.answer import NO_ANSWER, AnswerSentence, answer_text, extract
 from qa.citations import Citation
 from qa.config import Settings
 from qa.reader import Filters, Hit, IndexReader, Snapshot
+from qa.retrieval import retrieve
 
 
 class NotFound(LookupError):
@@ -90,18 +93,24 @@ class QAService:
         self.reader.refresh()
         return self.snapshot()
 
+    def retrieve(
+        self, query: str, top_k: int | None = None, filters: Filters | None = None, method: str | None = None
+    ) -> tuple[Snapshot, np.ndarray, list[Hit]]:
+        """The snapshot used, the query vector, and the ranked distinct passages."""
+        snap = self.snapshot()
+        vector = self.embedder.embed_query(query)
+        config = self.settings.retrieval_config(method)
+        return snap, vector, retrieve(snap, query, vector, top_k or self.settings.top_k, filters, config)
+
     def search(self, query: str, top_k: int | None = None, filters: Filters | None = None) -> SearchResult:
         t0 = time.perf_counter()
-        snap = self.snapshot()
-        hits = snap.dense(self.embedder.embed_query(query), top_k or self.settings.top_k, filters)
+        snap, _, hits = self.retrieve(query, top_k, filters)
         citations = [to_citation(n, h) for n, h in enumerate(hits, start=1)]
         return SearchResult(query, citations, snap.version, _ms_since(t0))
 
     def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None) -> AskResult:
         t0 = time.perf_counter()
-        snap = self.snapshot()
-        vector = self.embedder.embed_query(question)
-        hits = snap.dense(vector, top_k or self.settings.top_k, filters)
+        snap, vector, hits = self.retrieve(question, top_k, filters)
         citations = [to_citation(n, h) for n, h in enumerate(hits, start=1)]
         sentences = extract(vector, citations, self.embedder, threshold=self.settings.answer_threshold)
         return AskResult(question, sentences, citations, snap.version, _ms_since(t0))

@@ -1,0 +1,72 @@
+"""A persistent embedding cache keyed by model and text hash (SQLite), wrapping any Embedder.
+
+Evaluation re-indexes the same documents and asks the same questions run after run; with the
+cache a re-run embeds nothing, and the model (torch) is never even loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from index.embedding import Embedder, Tokenizer
+
+
+class CachedEmbedder:
+    def __init__(self, inner: Embedder, path: Path) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.max_tokens = inner.max_tokens
+        self.special_tokens = inner.special_tokens
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False)
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)")
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        return self.inner.tokenizer
+
+    def _key(self, text: str) -> str:
+        return hashlib.sha256(f"{self.name}\0{text}".encode()).hexdigest()
+
+    def embed_documents(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        keys = [self._key(t) for t in texts]
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for i in range(0, len(keys), 900):
+                part = keys[i : i + 900]
+                rows = self._db.execute(
+                    f"SELECT key, vector FROM vectors WHERE key IN ({','.join('?' * len(part))})", part
+                )
+                found.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in rows)
+        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in found}.items())
+        self.hits += len(keys) - len(missing)
+        self.misses += len(missing)
+        if missing:
+            vectors = self.inner.embed_documents([t for _, t in missing], progress=progress)
+            with self._lock, self._db:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO vectors VALUES (?, ?)",
+                    [(k, v.astype(np.float32).tobytes()) for (k, _), v in zip(missing, vectors, strict=True)],
+                )
+            found.update((k, v) for (k, _), v in zip(missing, vectors, strict=True))
+        if not keys:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_documents([text])[0]
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,112 @@
+"""BM25 against bm25s, fusion and collapsing, with the hashing embedder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import pytest
+
+from index.embedding import HashingEmbedder
+from index.lexical import lexical_text, tokenize
+from qa.config import Settings
+from qa.reader import IndexReader
+from qa.retrieval import RetrievalConfig, collapse, retrieve
+from qa.service import QAService, build_writer
+from tests.conftest import WriteArticle
+
+DOCS = {
+    "rates": "The central bank held interest rates steady and signalled fewer rate cuts.",
+    "chips": "Chip exporters need licences; chip shipments to Malaysia are checked for diversion.",
+    "power": "Data centres need gigawatts of power, and gas turbines are sold out.",
+    "fed": "Fed officials said rates would stay high while inflation stays above target.",
+    "robots": "Warehouse robots pick parcels faster than people, the logistics firm said.",
+    "cloud": "Cloud providers raised spending on data centres and chips again.",
+}
+
+
+def index_docs(settings: Settings, docs: dict[str, str], write_article: WriteArticle) -> None:
+    for name, text in docs.items():
+        write_article(f"{name}.md", text, title=name.title())
+    build_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir)
+
+
+@pytest.mark.parametrize("query", ["interest rates cuts", "chips data centres", "power turbines sold", "zebra"])
+def test_bm25_scores_equal_bm25s(settings: Settings, write_article: WriteArticle, query: str) -> None:
+    index_docs(settings, DOCS, write_article)
+    snap = IndexReader(settings.index_dir).refresh()
+    ours = {h.row.article_id: h.score for h in snap.lexical(query, 10)}
+    texts = [lexical_text(name.title(), text) for name, text in DOCS.items()]
+    retriever = bm25s.BM25(method="lucene", k1=1.5, b=0.75)
+    retriever.index(
+        bm25s.tokenize(texts, stopwords="en", stemmer=__import__("Stemmer").Stemmer("english"), show_progress=False),
+        show_progress=False,
+    )
+    reference = retriever.get_scores(tokenize([query])[0])
+    expected = {name: float(s) for name, s in zip(DOCS, reference, strict=True) if s > 0}
+    assert ours.keys() == expected.keys()
+    for name, score in expected.items():
+        assert ours[name] == pytest.approx(score, rel=1e-5)
+
+
+def test_bm25_statistics_ignore_deleted_rows(settings: Settings, write_article: WriteArticle, corpus_dir: Path) -> None:
+    index_docs(settings, DOCS, write_article)
+    (corpus_dir / "fed.md").unlink()
+    (corpus_dir / "rates.md").unlink()
+    build_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir)
+    snap = IndexReader(settings.index_dir).refresh()
+    assert [h.row.article_id for h in snap.lexical("interest rates fed", 10)] == []
+    remaining = {k: v for k, v in DOCS.items() if k not in {"fed", "rates"}}
+    ours = {h.row.article_id: h.score for h in snap.lexical("chips data centres", 10)}
+    retriever = bm25s.BM25(method="lucene")
+    texts = [lexical_text(n.title(), t) for n, t in remaining.items()]
+    retriever.index(
+        bm25s.tokenize(texts, stopwords="en", stemmer=__import__("Stemmer").Stemmer("english"), show_progress=False),
+        show_progress=False,
+    )
+    reference = dict(zip(remaining, retriever.get_scores(tokenize(["chips data centres"])[0]), strict=True))
+    for name, score in ours.items():
+        assert score == pytest.approx(float(reference[name]), rel=1e-5)
+
+
+@pytest.mark.parametrize("fusion", ["score", "rrf"])
+def test_hybrid_finds_what_either_side_finds(settings: Settings, write_article: WriteArticle, fusion: str) -> None:
+    index_docs(settings, DOCS, write_article)
+    service = QAService(settings.model_copy(update={"fusion": fusion}), HashingEmbedder())
+    _, _, hits = service.retrieve("warehouse robots parcels", 3)
+    assert hits[0].row.article_id == "robots"
+    assert len({h.row.article_id for h in hits}) == len(hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_collapse_drops_overlapping_chunks_and_near_duplicates(settings: Settings, write_article: WriteArticle) -> None:
+    long = " ".join(f"Sentence {i} about the chip export licence regime." for i in range(80))
+    write_article("long.md", long, title="Licences")
+    write_article("copy-a.md", "Syndicated: the chip export licence regime tightened today.", title="Wire")
+    write_article("copy-b.md", "Syndicated: the chip export licence regime tightened today!", title="Wire")
+    build_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir)
+    snap = IndexReader(settings.index_dir).refresh()
+    raw = snap.lexical("chip export licence regime", 20)
+    kept = collapse(raw, 20, near_duplicate=0.97)
+    copies = [h for h in kept if h.row.article_id.startswith("copy")]
+    assert len(copies) == 1  # same words, same title: one story
+    spans = [(h.row.start, h.row.end) for h in kept if h.row.article_id == "long"]
+    assert spans and all(
+        a_end <= b_start for (_, a_end), (b_start, _) in zip(sorted(spans), sorted(spans)[1:], strict=False)
+    )
+    assert len(kept) < len(raw)
+
+
+def test_methods_respect_filters_and_deletions(
+    settings: Settings, write_article: WriteArticle, corpus_dir: Path
+) -> None:
+    index_docs(settings, DOCS, write_article)
+    (corpus_dir / "chips.md").unlink()
+    build_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir)
+    snap = IndexReader(settings.index_dir).refresh()
+    vector = HashingEmbedder().embed_query("chip licences Malaysia")
+    for method in ("bm25", "dense", "hybrid"):
+        hits = retrieve(snap, "chip licences Malaysia", vector, 6, None, RetrievalConfig(method=method))  # type: ignore[arg-type]
+        assert "chips" not in {h.row.article_id for h in hits}, method
+        assert np.all(np.isfinite([h.score for h in hits]))
