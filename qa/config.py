@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     candidate_pool: int = Field(100, ge=10, le=2000, description="Candidates taken from each method")
     max_query_chars: int = Field(1000, gt=0, description="Longer questions and queries are refused")
     answer_threshold: float = Field(
-        0.45, description="Best sentence score below which /ask says nothing answers the question"
+        0.575, description="Best sentence score below which /ask says nothing answers the question"
     )
     api_keys: str = Field("", description="Comma-separated keys for the admin routes; empty: admin off")
     watch: bool = Field(False, description="Under `qa serve`, re-index when the corpus folder changes")

@@ -1,0 +1,75 @@
+"""The `qa.app_extensions` plug-in: HTTP events at POST /slack/events in the FastAPI app, and
+Socket Mode under `qa serve` when SLACK_APP_TOKEN is set too. One bolt App serves both."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from slack_bolt import App
+from slack_bolt.request import BoltRequest
+
+from bot.app import build_slack_app
+from bot.config import SlackSettings
+from bot.socket import SocketMode
+from qa.config import Settings
+from qa.service import QAService
+
+log = logging.getLogger(__name__)
+EVENTS_PATH = "/slack/events"
+
+
+class SlackLifecycle:
+    """Builds the Slack app once the service exists (`start`), closes Socket Mode at `stop`."""
+
+    def __init__(self, settings: SlackSettings) -> None:
+        self.settings = settings
+        self.app: App | None = None
+        self.socket: SocketMode | None = None
+
+    def start(self, service: QAService) -> None:
+        try:
+            self.app = build_slack_app(service, self.settings)
+        except Exception as e:  # the HTTP API keeps serving; the message never holds a token
+            log.error("Slack is off: the bot could not start (%s: %s)", type(e).__name__, e)
+            return
+        if self.settings.socket_enabled:
+            try:
+                self.socket = SocketMode(self.app, self.settings).connect()
+            except Exception as e:
+                log.error("Slack Socket Mode could not connect (%s: %s)", type(e).__name__, e)
+
+    def stop(self) -> None:
+        if self.socket is not None:
+            self.socket.close()
+            self.socket = None
+
+    async def events(self, request: Request) -> Response:
+        """Slack's signed requests (events, commands, button clicks): bolt checks the signature
+        (401 when missing, wrong or stale), acks, and answers in its own threads."""
+        if self.app is None:
+            return JSONResponse({"detail": "the Slack bot is not running"}, status_code=503)
+        body = (await request.body()).decode("utf-8", errors="replace")
+        bolt_request = BoltRequest(body=body, query=request.url.query, headers=dict(request.headers))
+        reply = await run_in_threadpool(self.app.dispatch, bolt_request)
+        return Response(reply.body, status_code=reply.status, headers=reply.first_headers())
+
+
+def extend(app: FastAPI, settings: Settings) -> SlackLifecycle | None:
+    slack = SlackSettings()
+    if not (slack.http_enabled or slack.socket_enabled):
+        log.info(
+            "Slack is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN for events at %s, "
+            "or SLACK_BOT_TOKEN and SLACK_APP_TOKEN for Socket Mode",
+            EVENTS_PATH,
+        )
+        return None
+    lifecycle = SlackLifecycle(slack)
+    if slack.http_enabled:
+        app.add_api_route(EVENTS_PATH, lifecycle.events, methods=["POST"], include_in_schema=False)
+        log.info("Slack events enabled at %s", EVENTS_PATH)
+    if slack.socket_enabled:
+        log.info("Slack Socket Mode enabled: it connects once the index service starts")
+    return lifecycle

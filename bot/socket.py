@@ -1,0 +1,55 @@
+"""Socket Mode: the bot opens a WebSocket to Slack (no public URL needed). Used by `qa bot` and,
+when SLACK_APP_TOKEN is set, by `qa serve`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+from bot.app import build_slack_app
+from bot.config import SlackSettings
+from index.errors import IndexNotFound
+from qa.config import Settings
+from qa.live import CommitPoller
+from qa.service import QAService
+
+log = logging.getLogger(__name__)
+
+
+class SocketMode:
+    """One Socket Mode connection for a bolt App (slack_sdk's built-in client: apps.connections.open
+    at SLACK_API_URL gives the WebSocket URL; envelopes are acked as soon as bolt acks them)."""
+
+    def __init__(self, app: App, settings: SlackSettings) -> None:
+        self.handler = SocketModeHandler(app, settings.app_token)
+
+    def connect(self) -> SocketMode:
+        self.handler.connect()
+        log.info("Slack Socket Mode connected")
+        return self
+
+    def close(self) -> None:
+        self.handler.close()
+        log.info("Slack Socket Mode closed")
+
+
+def serve(settings: Settings, slack: SlackSettings, stop: threading.Event) -> None:
+    """`qa bot`: answer over Socket Mode until `stop` is set, picking up new index commits."""
+    service = QAService(settings)
+    poller = CommitPoller(service, settings.reload_interval)
+    try:
+        poller.check()
+    except IndexNotFound:
+        log.warning("no index in %s yet: questions get a 'run qa index' reply until one exists", settings.index_dir)
+    poller.start()
+    try:
+        socket = SocketMode(build_slack_app(service, slack), slack).connect()
+        try:
+            stop.wait()
+        finally:
+            socket.close()
+    finally:
+        poller.stop()
