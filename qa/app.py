@@ -11,10 +11,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 
 from index.articles import Article
@@ -40,7 +41,9 @@ from qa.service import Conflict, NotFound, QAService
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": Problem} for code in (401, 403, 404, 409, 413, 422, 503)}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem} for code in (400, 401, 403, 404, 409, 413, 422, 503)
+}
 
 
 def get_service(request: Request) -> QAService:
@@ -49,6 +52,9 @@ def get_service(request: Request) -> QAService:
 
 
 Service = Annotated[QAService, Depends(get_service)]
+
+
+bearer = HTTPBearer(auto_error=False, description="An API key from QA_API_KEYS")
 
 
 def create_app(settings: Settings, service_factory: Callable[[Settings], QAService] = QAService) -> FastAPI:
@@ -99,14 +105,14 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], QAServi
             raise HTTPException(422, f"{field} is {len(value):,} characters; the limit is {settings.max_query_chars:,}")
         return value.strip()
 
-    def admin(authorization: Annotated[str | None, Header()] = None) -> None:
+    def admin(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
         keys = settings.api_key_list
         if not keys:
             raise HTTPException(403, "admin routes are off: set QA_API_KEYS to enable them")
-        scheme, _, given = (authorization or "").partition(" ")
+        given = credentials.credentials if credentials else ""
         # Compare with every key, in constant time each, so timing tells nothing about which matched.
         ok = [hmac.compare_digest(given.encode(), k.encode()) for k in keys]
-        if scheme.lower() != "bearer" or not any(ok):
+        if not any(ok):
             raise HTTPException(401, "missing or wrong API key", headers={"WWW-Authenticate": "Bearer"})
 
     Admin = Depends(admin)

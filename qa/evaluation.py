@@ -60,7 +60,7 @@ def evaluate(
             service = _index(data, Path(tmp), settings, embedder, progress)
             results = {m: _run(service, queries, data, m) for m in methods}
             with_answers = [q for q in queries if q.metadata.get("answers")]
-            if with_answers and "hybrid" in results:
+            if with_answers and "hybrid" in results and answer_sample > 0:
                 sample = random.Random(1).sample(with_answers, min(answer_sample, len(with_answers)))
                 results["hybrid"]["answer_in_sentences"] = _answer_accuracy(service, sample)
                 results["hybrid"]["answer_questions"] = float(len(sample))

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+
+def _date_string(value: object) -> object:
+    """Dates come as YYYY-MM-DD strings; a number is not silently read as a Unix time."""
+    if not isinstance(value, str | dt.date):
+        raise ValueError("expected a date string YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_date_string)]
 TopK = Field(5, ge=1, le=50, description="Number of passages, 1-50")
 
 
@@ -13,8 +23,8 @@ class FiltersIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     source: str | None = Field(None, max_length=200, description="Exact source name, case-insensitive")
-    published_after: dt.date | None = Field(None, description="Inclusive lower bound (YYYY-MM-DD)")
-    published_before: dt.date | None = Field(None, description="Inclusive upper bound (YYYY-MM-DD)")
+    published_after: IsoDate | None = Field(None, description="Inclusive lower bound (YYYY-MM-DD)")
+    published_before: IsoDate | None = Field(None, description="Inclusive upper bound (YYYY-MM-DD)")
 
 
 class SearchRequest(BaseModel):
@@ -79,7 +89,7 @@ class ArticleIn(BaseModel):
     title: str = Field(..., min_length=1, max_length=500)
     text: str = Field(..., min_length=1)
     url: str | None = Field(None, max_length=2000, pattern=r"^https?://\S+$")
-    published: dt.date | None = None
+    published: IsoDate | None = Field(None, description="YYYY-MM-DD")
     source: str | None = Field(None, max_length=200)
 
 

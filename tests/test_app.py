@@ -320,6 +320,7 @@ def test_article_from_a_corpus_file_with_several_articles_cannot_be_deleted_by_i
     [
         ({"url": "javascript:alert(1)"}, 422),
         ({"published": "2026-13-45"}, 422),
+        ({"published": 0}, 422),
         ({"id": ""}, 422),
         ({"text": ""}, 422),
         ({"title": None}, 422),
