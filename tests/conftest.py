@@ -15,6 +15,7 @@ import pytest
 
 from index.embedding import HashingEmbedder
 from qa.config import Settings
+from qa.service import QAService, build_writer
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_CORPUS = REPO / "corpus"
@@ -58,6 +59,73 @@ def write_article(corpus_dir: Path) -> WriteArticle:
         return path
 
     return write
+
+
+# -- the HTTP app over a small news corpus, with the hashing embedder ---------------------------
+
+API_KEY = "s3cret-key"
+
+
+def hash_service(settings: Settings) -> QAService:
+    return QAService(settings, HashingEmbedder())
+
+
+def index_now(settings: Settings) -> int:
+    """Commit the corpus folder, as `qa index` would; the new index version."""
+    return build_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir).index_version
+
+
+def eventually(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def app_settings(tmp_path: Path, corpus_dir: Path) -> Settings:
+    return Settings(
+        corpus_dir=corpus_dir,
+        index_dir=tmp_path / "index",
+        model="hash",
+        api_keys=API_KEY,
+        answer_threshold=0.3,
+        reload_interval=0.1,
+        max_article_bytes=20_000,
+        _env_file=None,
+    )
+
+
+@pytest.fixture
+def corpus(write_article: WriteArticle) -> None:
+    """Three short news articles, two sources, three dates."""
+    write_article(
+        "rates.md",
+        "The central bank held interest rates at 3.5% on Wednesday. Officials signalled "
+        "fewer cuts this year. Stocks of chip makers fell after the decision.",
+        title="Fed holds rates",
+        url="https://ledger.example.org/fed",
+        published="2026-03-18",
+        source="Daily Ledger",
+    )
+    write_article(
+        "chips.md",
+        "Exporters of AI chips now need a licence to ship to Malaysia and Thailand. "
+        "The rule aims to stop diversion of chips.",
+        title="Chip licences",
+        url="https://wire.example.com/chips",
+        published="2026-01-27",
+        source="Example Wire",
+    )
+    write_article(
+        "power.md",
+        "Data centres asked the utility for 40 gigawatts of power. Gas turbines are sold out until 2029.",
+        title="Power demand",
+        published="2026-02-17",
+        source="Example Wire",
+    )
 
 
 # -- a real `qa serve` process -----------------------------------------------------------------
@@ -318,30 +386,7 @@ def fake_slack() -> Iterator[FakeSlack]:
 
 
 @pytest.fixture
-def bot_settings(tmp_path: Path, corpus_dir: Path, write_article: WriteArticle) -> Settings:
-    """Two indexed articles (hash model) for the Slack tests."""
-    write_article(
-        "rates.md",
-        "The central bank held interest rates at 3.5% on Wednesday. Officials signalled "
-        "fewer cuts this year. Stocks of chip makers fell after the decision.",
-        title="Fed holds rates",
-        url="https://ledger.example.org/fed",
-        published="2026-03-18",
-        source="Daily Ledger",
-    )
-    write_article(
-        "chips.md",
-        "Exporters of AI chips now need a licence to ship to Malaysia and Thailand. "
-        "The rule aims to stop diversion of chips.",
-        title="Chip licences",
-        url="https://wire.example.com/chips",
-        published="2026-01-27",
-        source="Example Wire",
-    )
-    settings = Settings(
-        corpus_dir=corpus_dir, index_dir=tmp_path / "index", model="hash", answer_threshold=0.3, _env_file=None
-    )
-    from qa.service import build_writer
-
-    build_writer(settings, HashingEmbedder()).reconcile(corpus_dir)
-    return settings
+def bot_settings(app_settings: Settings, corpus: None) -> Settings:
+    """The small news corpus, indexed (hash model), for the Slack tests."""
+    index_now(app_settings)
+    return app_settings

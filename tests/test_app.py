@@ -3,72 +3,15 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from index.embedding import HashingEmbedder
 from index.loaders import load_corpus
 from qa.app import create_app
 from qa.config import Settings
-from qa.service import QAService, build_writer
-from tests.conftest import WriteArticle
-
-KEY = "s3cret-key"
-
-
-def hash_service(settings: Settings) -> QAService:
-    return QAService(settings, HashingEmbedder())
-
-
-@pytest.fixture
-def app_settings(tmp_path: Path, corpus_dir: Path) -> Settings:
-    return Settings(
-        corpus_dir=corpus_dir,
-        index_dir=tmp_path / "index",
-        model="hash",
-        api_keys=KEY,
-        answer_threshold=0.3,
-        reload_interval=0.1,
-        max_article_bytes=20_000,
-        _env_file=None,
-    )
-
-
-@pytest.fixture
-def corpus(write_article: WriteArticle) -> None:
-    write_article(
-        "rates.md",
-        "The central bank held interest rates at 3.5% on Wednesday. Officials signalled "
-        "fewer cuts this year. Stocks of chip makers fell after the decision.",
-        title="Fed holds rates",
-        url="https://ledger.example.org/fed",
-        published="2026-03-18",
-        source="Daily Ledger",
-    )
-    write_article(
-        "chips.md",
-        "Exporters of AI chips now need a licence to ship to Malaysia and Thailand. "
-        "The rule aims to stop diversion of chips.",
-        title="Chip licences",
-        url="https://wire.example.com/chips",
-        published="2026-01-27",
-        source="Example Wire",
-    )
-    write_article(
-        "power.md",
-        "Data centres asked the utility for 40 gigawatts of power. Gas turbines are sold out until 2029.",
-        title="Power demand",
-        published="2026-02-17",
-        source="Example Wire",
-    )
-
-
-def index_now(settings: Settings) -> int:
-    return build_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir).index_version
+from tests.conftest import API_KEY, WriteArticle, eventually, hash_service, index_now
 
 
 @pytest.fixture
@@ -82,15 +25,6 @@ def assert_quotes_are_verbatim(settings: Settings, citations: list[dict[str, obj
     texts = {a.id: a.text for a in load_corpus(settings.corpus_dir).articles}
     for c in citations:
         assert texts[str(c["article_id"])][int(c["start"]) : int(c["end"])] == c["quote"]  # type: ignore[call-overload]
-
-
-def wait_for(predicate, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 # -- search and ask -----------------------------------------------------------------------------
@@ -121,7 +55,7 @@ def test_filters_apply_before_the_top_k_cut(
     for i in range(12):
         write_article(f"noise{i}.md", f"Interest rates story {i}: interest rates interest rates.", source="Noise")
     index_now(app_settings)
-    wait_for(lambda: client.get("/ready").json()["articles"] == 15)
+    eventually(lambda: client.get("/ready").json()["articles"] == 15)
     body = {"query": "interest rates", "top_k": 3, "filters": {"source": "example wire"}}
     results = client.post("/search", json=body).json()["results"]
     assert sorted(r["article_id"] for r in results) == ["chips", "power"]  # all that exist, not 0
@@ -222,7 +156,7 @@ def test_ready_is_503_until_an_index_exists_then_loads_it_without_restart(app_se
         assert r.status_code == 503 and "no index" in r.json()["detail"]
         assert c.post("/search", json={"query": "rates"}).status_code == 503
         index_now(app_settings)
-        assert wait_for(lambda: c.get("/ready").status_code == 200, timeout=3)
+        assert eventually(lambda: c.get("/ready").status_code == 200, timeout=3)
         assert c.post("/search", json={"query": "rates"}).json()["index_version"] == 1
 
 
@@ -238,7 +172,7 @@ def test_page_and_openapi_are_served(client: TestClient) -> None:
 
 # -- admin --------------------------------------------------------------------------------------
 
-AUTH = {"Authorization": f"Bearer {KEY}"}
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
 NEW = {
     "id": "api/new-1",
     "title": "Robots in warehouses",
@@ -257,7 +191,7 @@ def test_admin_routes_need_the_right_key(client: TestClient, method: str, url: s
     assert client.request(method, url, json=body).status_code == 401
     r = client.request(method, url, json=body, headers={"Authorization": "Bearer wrong"})
     assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
-    assert client.request(method, url, json=body, headers={"Authorization": KEY}).status_code == 401
+    assert client.request(method, url, json=body, headers={"Authorization": API_KEY}).status_code == 401
     assert client.request(method, url, json=body, headers=AUTH).status_code == 200
 
 
@@ -341,5 +275,5 @@ def test_a_commit_from_another_process_is_served_within_seconds(
 ) -> None:
     write_article("fresh.md", "Breaking: a comet was sighted over Lisbon.")
     version = index_now(app_settings)  # as `qa index` in another process would
-    assert wait_for(lambda: client.get("/ready").json()["index_version"] == version, timeout=2)
+    assert eventually(lambda: client.get("/ready").json()["index_version"] == version, timeout=2)
     assert client.post("/search", json={"query": "comet Lisbon"}).json()["results"][0]["article_id"] == "fresh"

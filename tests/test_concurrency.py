@@ -13,7 +13,6 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,12 +24,11 @@ from index.manifest import read_manifest
 from qa.app import create_app
 from qa.config import Settings
 from qa.service import build_writer
-from tests.conftest import WriteArticle
-from tests.test_app import KEY, hash_service, index_now, wait_for
+from tests.conftest import API_KEY, WriteArticle, eventually, hash_service, index_now
 
 pytestmark = pytest.mark.slow
 
-AUTH = {"Authorization": f"Bearer {KEY}"}
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
 COMMITS = 20
 CLIENTS = 4
 FRESH_REQUESTS = 4  # requests started after a commit that must finish before the writer goes on
@@ -99,24 +97,10 @@ class Gate:
             return self.cond.wait_for(lambda: self.fresh >= n, timeout=timeout)
 
 
-@pytest.fixture
-def live_settings(tmp_path: Path, corpus_dir: Path) -> Settings:
-    return Settings(
-        corpus_dir=corpus_dir,
-        index_dir=tmp_path / "index",
-        model="hash",
-        api_keys=KEY,
-        answer_threshold=0.3,
-        reload_interval=0.1,
-        max_article_bytes=20_000,
-        _env_file=None,
-    )
-
-
 def test_readers_see_consistent_monotonic_versions_while_a_writer_commits(
-    live_settings: Settings, write_article: WriteArticle
+    app_settings: Settings, write_article: WriteArticle
 ) -> None:
-    settings = live_settings
+    settings = app_settings
     write_article("rates.md", "The central bank held interest rates at 3.5% on Wednesday.", source="Daily Ledger")
     write_article("chips.md", "Exporters of AI chips now need a licence to ship to Malaysia.", source="Example Wire")
     write_article("power.md", "Data centres asked for 40 gigawatts of power. Gas turbines are sold out.")
@@ -226,7 +210,7 @@ def test_readers_see_consistent_monotonic_versions_while_a_writer_commits(
             assert texts[article_id][start:end] == quote
 
         # Afterwards each added article is served, and found first by its own words.
-        assert wait_for(lambda: client.get("/ready").json()["index_version"] == last_version, timeout=2)
+        assert eventually(lambda: client.get("/ready").json()["index_version"] == last_version, timeout=2)
         assert client.get("/ready").json()["articles"] == 3 + COMMITS
         for i, article_id in added.items():
             r = client.post("/search", json={"query": " ".join(unique_words(i)), "top_k": 1})

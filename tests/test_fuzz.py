@@ -16,7 +16,6 @@ The tests at the end pin what the fuzzing found (each bug fixed since), so that 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,46 +33,19 @@ from schemathesis.checks import (
 
 from qa.app import create_app
 from qa.config import Settings
-from tests.conftest import WriteArticle
-from tests.test_app import KEY, hash_service, index_now
+from tests.conftest import API_KEY, hash_service, index_now
 
-AUTH = {"Authorization": f"Bearer {KEY}"}
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
 
 @pytest.fixture
-def fuzz_app(tmp_path: Path, corpus_dir: Path, write_article: WriteArticle) -> FastAPI:
-    write_article(
-        "rates.md",
-        "The central bank held interest rates at 3.5% on Wednesday. Officials signalled fewer cuts.",
-        title="Fed holds rates",
-        url="https://ledger.example.org/fed",
-        published="2026-03-18",
-        source="Daily Ledger",
-    )
-    write_article(
-        "chips.md",
-        "Exporters of AI chips now need a licence to ship to Malaysia and Thailand.",
-        title="Chip licences",
-        published="2026-01-27",
-        source="Example Wire",
-    )
-    write_article("power.md", "Data centres asked the utility for 40 gigawatts of power.", title="Power demand")
-    settings_ = Settings(
-        corpus_dir=corpus_dir,
-        index_dir=tmp_path / "index",
-        model="hash",
-        api_keys=KEY,
-        answer_threshold=0.3,
-        reload_interval=0.1,
-        max_article_bytes=20_000,
-        _env_file=None,
-    )
-    index_now(settings_)
-    return create_app(settings_, hash_service)
+def fuzz_app(app_settings: Settings, corpus: None) -> FastAPI:
+    index_now(app_settings)
+    return create_app(app_settings, hash_service)
 
 
 def _schema_document() -> dict[str, Any]:
-    settings_ = Settings(corpus_dir="corpus", index_dir="unused-index", model="hash", api_keys=KEY, _env_file=None)
+    settings_ = Settings(corpus_dir="corpus", index_dir="unused-index", model="hash", api_keys=API_KEY, _env_file=None)
     return create_app(settings_, hash_service).openapi()  # the lifespan never runs here
 
 

@@ -98,7 +98,7 @@ def test_fp32_gives_the_sentence_transformers_vectors(fp32: OnnxEmbedder, fp32_v
 @pytest.mark.slow
 def test_int8_is_close(int8: OnnxEmbedder, reference) -> None:
     cosines = (int8.embed_documents(TEXTS) * reference).sum(axis=1)
-    assert cosines.min() >= 0.97 and cosines.mean() >= 0.99, cosines.round(4).tolist()
+    assert cosines.min() >= 0.97 and cosines.mean() >= 0.98, cosines.round(4).tolist()
 
 
 @pytest.mark.slow

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from index.embedding import HashingEmbedder
@@ -11,7 +10,7 @@ from index.manifest import read_manifest
 from qa.config import Settings
 from qa.live import CommitPoller, CorpusWatcher
 from qa.service import QAService
-from tests.conftest import WriteArticle
+from tests.conftest import WriteArticle, eventually
 
 
 def indexed_ids(settings: Settings) -> set[str]:
@@ -19,15 +18,6 @@ def indexed_ids(settings: Settings) -> set[str]:
         return set(read_manifest(settings.index_dir).articles)
     except IndexNotFound:
         return set()
-
-
-def eventually(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_watcher_reindexes_after_changes_settle(
