@@ -89,21 +89,22 @@ def load_file(path: Path, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Ite
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise BadArticle(f"unsupported file type {suffix or '(no extension)'!r}")
-    text = read_text(path, max_bytes)
     rel = path.relative_to(root).as_posix()
     article_id = path.relative_to(root).with_suffix("").as_posix()
-    if suffix in JSONL_SUFFIXES:
-        yield from parse_jsonl(text, rel)
-    elif suffix in HTML_SUFFIXES:
+    if suffix in JSONL_SUFFIXES:  # many articles a file: the size limit holds for each of them
+        yield from parse_jsonl(read_text(path, None), rel, max_bytes)
+        return
+    text = read_text(path, max_bytes)
+    if suffix in HTML_SUFFIXES:
         yield parse_html(text, article_id, rel)
     else:
         yield parse_markdown(text, article_id, rel)
 
 
-def read_text(path: Path, max_bytes: int) -> str:
+def read_text(path: Path, max_bytes: int | None) -> str:
     """The file as UTF-8 text, or BadArticle saying why not."""
     size = path.stat().st_size
-    if size > max_bytes:
+    if max_bytes is not None and size > max_bytes:
         raise BadArticle(f"file is {size:,} bytes, over the {max_bytes:,}-byte limit")
     data = path.read_bytes()
     if b"\x00" in data[:8192]:
@@ -165,13 +166,17 @@ def parse_html(raw: str, article_id: str, rel: str) -> Article:
     return _article(meta, article_id, title or _first_line(text), text, rel)
 
 
-def parse_jsonl(raw: str, rel: str) -> Iterator[Article | Skipped]:
+def parse_jsonl(raw: str, rel: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[Article | Skipped]:
     """One article an object: `id` (or `_id`), `title`, `text`, and optional url/published/source."""
     # Split on newlines only: str.splitlines() would also break inside text at U+2028, U+0085 …
     for n, line in enumerate(raw.split("\n"), start=1):
         if not line.strip():
             continue
         where = f"{rel}:{n}"
+        size = len(line.encode("utf-8"))
+        if size > max_bytes:
+            yield Skipped(where, f"article is {size:,} bytes, over the {max_bytes:,}-byte limit", False)
+            continue
         try:
             obj = json.loads(line)
             if not isinstance(obj, dict):

@@ -58,6 +58,7 @@ def evaluate(
     try:
         with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
             service = _index(data, Path(tmp), settings, embedder, progress)
+            embedder.embed_documents([q.text for q in queries], progress=progress)  # batched, then cached
             results = {m: _run(service, queries, data, m) for m in methods}
             with_answers = [q for q in queries if q.metadata.get("answers")]
             if with_answers and "hybrid" in results and answer_sample > 0:

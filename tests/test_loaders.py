@@ -142,3 +142,13 @@ def test_sample_corpus_exercises_every_loader() -> None:
 def test_published_accepts_iso_dates(write_article: WriteArticle, corpus_dir: Path, value: str) -> None:
     write_article("a.md", "Text.", published=value)
     assert load_corpus(corpus_dir).articles[0].published == "2026-03-14"
+
+
+def test_size_limit_holds_for_each_article_of_a_jsonl_file(corpus_dir: Path) -> None:
+    lines = [json.dumps({"id": f"w/{i}", "title": f"T{i}", "text": "word " * 150}) for i in range(10)]
+    lines.append(json.dumps({"id": "w/big", "title": "Big", "text": "word " * 400}))
+    (corpus_dir / "many.jsonl").write_text("\n".join(lines), encoding="utf-8")
+    corpus = load_corpus(corpus_dir, max_bytes=1000)  # the file is far over 1,000 bytes; each article is not
+    assert len(corpus.articles) == 10
+    assert [(s.path, s.whole_file) for s in corpus.skipped] == [("many.jsonl:11", False)]
+    assert "over the 1,000-byte limit" in corpus.skipped[0].reason
