@@ -53,7 +53,9 @@ test: install lint browser
 	$(BIN)/pytest
 
 bench: install
+	$(BIN)/python bench/embedding.py
 	$(BIN)/python bench/index.py
+	$(BIN)/python bench/http.py
 
 clean:
-	rm -rf $(VENV) .qa-index .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .qa-index .qa-models .qa-cache .qa-bench .pytest_cache .mypy_cache .ruff_cache

@@ -157,7 +157,7 @@ def main() -> int:
     ref_p, ref_q = passage_vectors["torch"], np.stack(query_vectors["torch"])
     header = (
         f"{'backend':<14}{'first use s':>12}{'cold start s':>13}{'torch?':>7}{'passages/s':>11}"
-        f"{'query p50 ms':>13}{'p99 ms':>8}{'cos passages min/mean':>23}{'cos queries min/mean':>22}"
+        f"{'query p50 ms':>13}{'p99 ms':>8}{'cos passages min/mean':>25}{'cos queries min/mean':>24}"
     )
     print(header)
     print("-" * len(header))
@@ -168,7 +168,7 @@ def main() -> int:
         print(
             f"{LABELS[b]:<14}{first_use[b]:>12}{cold[b][0]:>13.2f}{'yes' if cold[b][1] else 'no':>7}"
             f"{rate[b]:>11.1f}{p50:>13.1f}{p99:>8.1f}"
-            f"{f'{cp.min():.5f} / {cp.mean():.5f}':>23}{f'{cq.min():.5f} / {cq.mean():.5f}':>22}"
+            f"{f'{cp.min():.6f} / {cp.mean():.6f}':>25}{f'{cq.min():.6f} / {cq.mean():.6f}':>24}"
         )
     speed = ", ".join(f"{LABELS[b]} {rate[b] / rate['torch']:.2f}x" for b in ("onnx", "onnx-int8"))
     print(f"passages/s relative to pytorch: {speed}; load average {os.getloadavg()[0]:.1f} at the end")

@@ -30,13 +30,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from index.chunking import Chunker
-from index.embedding import load_embedder
 from index.loaders import DEFAULT_MAX_BYTES, load_corpus
 from index.manifest import read_manifest
 from index.segments import read_segment
 from index.writer import IndexWriter, embed_hash
 from qa.config import Settings
-from qa.service import build_writer
+from qa.service import build_writer, embedder_for
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bbc_news" / "articles.jsonl"
 QA = Path(sys.executable).with_name("qa")
@@ -148,7 +147,7 @@ def main() -> int:
 
         print("2. bare SentenceTransformer.encode on the same texts ...", flush=True)
         settings = Settings(_env_file=None, corpus_dir=corpus, index_dir=index_dir, max_article_bytes=max_bytes)
-        embedder = load_embedder(settings.model, settings.embed_batch_size)
+        embedder = embedder_for(settings)
         writer = build_writer(settings, embedder)
         texts = embedded_texts(writer, corpus, max_bytes)
         model = embedder.model  # type: ignore[attr-defined]

@@ -344,9 +344,8 @@ def _quantize_int8(source: Path, dest: Path) -> None:
         from onnxruntime.quantization import QuantType, quantize_dynamic
     except ImportError as e:
         raise IndexStoreError("int8 quantisation needs onnxruntime and onnx (pip install onnxruntime onnx)") from e
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)  # quantize_dynamic logs a pre-processing hint on the root logger
+    hint = _DropMessages("pre-processing before quantization")  # logged on the root logger every time
+    logging.getLogger().addFilter(hint)
     try:
         quantize_dynamic(
             str(source),
@@ -356,7 +355,16 @@ def _quantize_int8(source: Path, dest: Path) -> None:
             weight_type=QuantType.QInt8,
         )
     finally:
-        root.setLevel(level)
+        logging.getLogger().removeFilter(hint)
+
+
+class _DropMessages(logging.Filter):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
 
 
 def _check_mean_pooled(model_dir: Path) -> int:

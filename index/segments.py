@@ -4,6 +4,7 @@
     segments/<name>/chunks.jsonl   one row a vector: chunk id, article id, offsets, quote, embed hash
     segments/<name>/articles.jsonl citation metadata of the articles whose chunks are here
     segments/<name>/lexical.npz    rows x terms counts for BM25, with vocab.json (index/lexical.py)
+    segments/<name>/ann.faiss      only in a large segment: its approximate index (index/ann.py)
 
 A segment is written under a temporary name, fsynced and renamed into place; it becomes live only
 when a manifest that lists it is committed.
@@ -22,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from index.ann import AnnConfig, write_ann
 from index.errors import CorruptIndex
 from index.fsutil import fsync_dir, fsync_file
 from index.lexical import TermMatrix, lexical_text
@@ -66,8 +68,10 @@ def write_segment(
     rows: list[ChunkRow],
     vectors: np.ndarray,
     articles: list[dict[str, str | None]],
+    ann: AnnConfig | None = None,
 ) -> str:
-    """Write a new segment durably and return its name."""
+    """Write a new segment durably and return its name; with an approximate index when `ann`
+    asks for one at this many rows."""
     if len(rows) != len(vectors):
         raise ValueError(f"{len(rows)} rows but {len(vectors)} vectors")
     name = new_segment_name()
@@ -79,6 +83,8 @@ def write_segment(
     _write_jsonl(tmp / "chunks.jsonl", [asdict(r) for r in rows])
     _write_jsonl(tmp / "articles.jsonl", articles)
     term_matrix(rows, {str(a["id"]): a for a in articles}).save(tmp)
+    if ann is not None:
+        write_ann(tmp, vectors, ann)
     for f in tmp.iterdir():
         fsync_file(f)
     fsync_dir(tmp)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from index.ann import AnnConfig
 from index.articles import Article
 from index.chunking import Chunk, Chunker, ChunkerConfig
 from index.embedding import Embedder
@@ -80,6 +81,7 @@ class IndexWriter:
         *,
         batch_articles: int = 256,
         max_segments: int = 8,
+        ann: AnnConfig | None = None,
         progress: bool = False,
     ) -> None:
         self.index_dir = Path(index_dir)
@@ -89,6 +91,7 @@ class IndexWriter:
         )
         self.batch_articles = batch_articles
         self.max_segments = max_segments
+        self.ann = ann or AnnConfig()  # segments written large enough get an approximate index
         self.progress = progress
 
     # -- locking -------------------------------------------------------------------------------
@@ -206,7 +209,7 @@ class IndexWriter:
                 rows, vectors, n_new = self._embed_batch(batch, chunks, stored, bar)
                 embedded += n_new
                 reused += len(rows) - n_new
-                name = write_segment(self.index_dir, rows, vectors, [a.meta() for a in batch])
+                name = write_segment(self.index_dir, rows, vectors, [a.meta() for a in batch], self.ann)
                 segments.append(SegmentEntry(name, len(rows)))
                 for article in batch:
                     old = articles.get(article.id)
@@ -299,7 +302,7 @@ class IndexWriter:
         segments = [s for s in manifest.segments if s.name not in victims]
         articles = dict(manifest.articles)
         if rows:
-            merged = write_segment(self.index_dir, rows, np.concatenate(vectors), metas)
+            merged = write_segment(self.index_dir, rows, np.concatenate(vectors), metas, self.ann)
             segments.append(SegmentEntry(merged, len(rows)))
             for aid, entry in manifest.articles.items():
                 if entry.segment in victims:

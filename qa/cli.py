@@ -99,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fusion", choices=["score", "rrf"], help="override QA_FUSION")
     p.add_argument("--dense-weight", type=float, help="override QA_DENSE_WEIGHT")
     p.add_argument("--rrf-k", type=int, help="override QA_RRF_K")
+    p.add_argument("--sentence-weight", type=float, help="override QA_SENTENCE_WEIGHT (0: no sentence reranking)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_eval)
 
@@ -125,11 +126,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from index.embedding import load_embedder
-    from qa.service import build_writer
+    from qa.service import build_writer, embedder_for
 
     settings = _settings(args)
-    embedder = load_embedder(settings.model, settings.embed_batch_size)
+    embedder = embedder_for(settings)
     progress = not args.quiet and not args.json and sys.stderr.isatty()
     writer = build_writer(settings, embedder, progress=progress)
     result = writer.reconcile(
@@ -248,7 +248,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     overrides = {
         k: v
-        for k, v in (("fusion", args.fusion), ("dense_weight", args.dense_weight), ("rrf_k", args.rrf_k))
+        for k, v in (
+            ("fusion", args.fusion),
+            ("dense_weight", args.dense_weight),
+            ("rrf_k", args.rrf_k),
+            ("sentence_weight", args.sentence_weight),
+        )
         if v is not None
     }
     settings = _settings(args).model_copy(update=overrides)

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from index.ann import AnnConfig
+from qa.ann_search import AnnParams
 from qa.retrieval import RetrievalConfig
 
 
@@ -22,6 +24,10 @@ class Settings(BaseSettings):
         description="Embedding model: empty for the bundled all-MiniLM-L6-v2, "
         "a local sentence-transformers folder, or 'hash' (tests only)",
     )
+    embed_backend: Literal["onnx", "onnx-int8", "torch"] = Field(
+        "onnx", description="How the bundled model runs: ONNX fp32 (same vectors, faster), int8, or PyTorch"
+    )
+    model_cache_dir: Path | None = Field(None, description="Where ONNX exports are cached (default: beside the index)")
     max_article_bytes: int = Field(5_000_000, gt=0, description="Larger corpus files are skipped")
     embed_batch_size: int = Field(32, gt=0, description="Texts per embedding batch")
     chunk_overlap: int = Field(1, ge=0, description="Sentences shared by consecutive chunks")
@@ -31,6 +37,9 @@ class Settings(BaseSettings):
     fusion: Literal["score", "rrf"] = Field("score", description="How hybrid fuses dense and BM25")
     dense_weight: float = Field(0.5, ge=0, le=1, description="Weight of the dense side in fusion")
     rrf_k: int = Field(60, gt=0, description="k of reciprocal-rank fusion")
+    sentence_weight: float = Field(0.6, ge=0, description="Weight of the best-sentence reranker; 0: off")
+    reranker: str = Field("", description="Local cross-encoder folder for reranking; empty: off")
+    search_threads: int = Field(1, ge=1, description="FAISS threads per query: one is fastest for single queries")
     candidate_pool: int = Field(100, ge=10, le=2000, description="Candidates taken from each method")
     max_query_chars: int = Field(1000, gt=0, description="Longer questions and queries are refused")
     answer_threshold: float = Field(
@@ -40,6 +49,22 @@ class Settings(BaseSettings):
     watch: bool = Field(False, description="Under `qa serve`, re-index when the corpus folder changes")
     reload_interval: float = Field(0.5, gt=0, description="Seconds between checks for a new commit")
     watch_debounce_ms: int = Field(1500, gt=0, description="Quiet time before `qa watch` re-indexes")
+    ann_min_rows: int = Field(
+        AnnConfig.min_rows,
+        ge=0,
+        description="Segments of at least this many rows get an approximate index when written and are "
+        "searched through it; 0: exact search only",
+    )
+    ann_nprobe: int = Field(AnnParams.nprobe, gt=0, description="IVF lists probed in a large segment")
+    ann_rerank: int = Field(
+        AnnParams.rerank, gt=0, description="Approximate candidates re-scored exactly, per passage asked for"
+    )
+    ann_exact_fraction: float = Field(
+        AnnParams.exact_fraction,
+        ge=0,
+        le=1,
+        description="When filters and deletions leave less than this share of a large segment, scan it exactly",
+    )
 
     def retrieval_config(self, method: str | None = None) -> RetrievalConfig:
         return RetrievalConfig(
@@ -48,7 +73,26 @@ class Settings(BaseSettings):
             dense_weight=self.dense_weight,
             rrf_k=self.rrf_k,
             pool=self.candidate_pool,
+            sentence_weight=self.sentence_weight,
+            reranker=self.reranker,
         )
+
+    def ann_config(self) -> AnnConfig:
+        """Write side: which segments get an approximate index."""
+        return AnnConfig(min_rows=self.ann_min_rows)
+
+    def ann_params(self) -> AnnParams:
+        """Read side: how large segments are searched."""
+        return AnnParams(
+            min_rows=self.ann_min_rows,
+            nprobe=self.ann_nprobe,
+            rerank=self.ann_rerank,
+            exact_fraction=self.ann_exact_fraction,
+        )
+
+    @property
+    def model_cache(self) -> Path:
+        return self.model_cache_dir or Path(self.index_dir).resolve().parent / ".qa-models"
 
     @property
     def api_key_list(self) -> list[str]:

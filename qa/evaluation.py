@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.embed_cache import CachedEmbedder
-from index.embedding import load_embedder
 from qa.beir import BeirDataset, Query, load_beir
 from qa.config import Settings
 from qa.ir_metrics import METRICS
-from qa.service import QAService
+from qa.service import QAService, embedder_for
 
 DEPTH = 100  # documents ranked per query (Recall@100)
 
@@ -52,9 +51,7 @@ def evaluate(
     queries = list(data.queries.values())
     if max_queries is not None and max_queries < len(queries):
         queries = random.Random(0).sample(queries, max_queries)
-    embedder = CachedEmbedder(
-        load_embedder(settings.model, settings.embed_batch_size), cache_dir / "embeddings.sqlite3"
-    )
+    embedder = CachedEmbedder(embedder_for(settings), cache_dir / "embeddings.sqlite3")
     try:
         with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
             service = _index(data, Path(tmp), settings, embedder, progress)

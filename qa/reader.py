@@ -14,9 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
+from index.ann import ANN_FILE
 from index.errors import CorruptIndex
 from index.manifest import Manifest, read_manifest
-from index.segments import ChunkRow, Segment, read_segment
+from index.segments import ChunkRow, Segment, read_segment, segment_dir
+from qa.ann_search import AnnIndex, AnnParams
 from qa.bm25 import BM25
 
 log = logging.getLogger(__name__)
@@ -52,23 +54,59 @@ class Hit:
 
 
 class LoadedSegment:
-    """A segment with its FAISS index, shared by every snapshot that lists it."""
+    """A segment with its FAISS index, shared by every snapshot that lists it: an exact
+    `IndexFlatIP`, or for a large segment its approximate index (`ann`, qa/ann_search.py)."""
 
-    def __init__(self, segment: Segment) -> None:
+    def __init__(self, segment: Segment, ann: AnnIndex | None = None) -> None:
         import faiss
 
         self.segment = segment
         metas = [segment.articles[r.article_id] for r in segment.rows]
         self.row_source = np.array([(m.get("source") or "").casefold() for m in metas], dtype=str)
         self.row_published = np.array([m.get("published") or "" for m in metas], dtype=str)
-        vectors = np.ascontiguousarray(segment.vectors, dtype=np.float32)
-        self.index = faiss.IndexFlatIP(vectors.shape[1])
-        if len(vectors):
-            self.index.add(vectors)
+        self.ann = ann
+        self.index: faiss.IndexFlatIP | None = None
+        if ann is None:
+            vectors = np.ascontiguousarray(segment.vectors, dtype=np.float32)
+            self.index = faiss.IndexFlatIP(vectors.shape[1])
+            if len(vectors):
+                self.index.add(vectors)
         counts = segment.terms.counts
         self.term_columns = counts.tocsc()
         self.term_ids = {t: j for j, t in enumerate(segment.terms.vocab)}
         self.doc_len = np.asarray(counts.sum(axis=1), dtype=np.float32).ravel()
+
+    @classmethod
+    def load(cls, index_dir: Path, name: str, ann: AnnParams | None = None) -> LoadedSegment:
+        """Read a segment; with its approximate index (vectors memory-mapped) when it has one and
+        is large enough for `ann`. FileNotFoundError if it is gone."""
+        ann = ann or AnnParams()
+        path = segment_dir(index_dir, name) / ANN_FILE
+        if path.is_file():
+            segment = read_segment(index_dir, name, mmap=True)
+            if ann.wanted(len(segment.rows)):
+                return cls(segment, AnnIndex(path, segment.vectors, ann))
+            return cls(segment)
+        return cls(read_segment(index_dir, name))
+
+    def search(
+        self, query: np.ndarray, k: int, allowed: np.ndarray, n_allowed: int, bitmap: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Scores and row numbers of the (at most) k best allowed rows by inner product. `allowed`:
+        mask of the rows allowed, `n_allowed` its count, `bitmap` the same packed (None: all)."""
+        import faiss
+
+        if self.ann is not None:
+            return self.ann.search(query, k, allowed, n_allowed, bitmap)
+        assert self.index is not None
+        params = None
+        if bitmap is not None:
+            selector = faiss.IDSelectorBitmap(bitmap)  # type: ignore[call-arg,arg-type]  # stubs lack numpy overloads
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
+        q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
+        scores, idx = self.index.search(q, min(k, n_allowed), params=params)
+        keep = idx[0] >= 0
+        return scores[0][keep], idx[0][keep]
 
     def hit(self, i: int, score: float) -> Hit:
         row = self.segment.rows[i]
@@ -123,26 +161,22 @@ class Snapshot:
         return self.live[seg.name] & seg.matching(filters) if filters else self.live[seg.name]
 
     def dense(self, query: np.ndarray, k: int, filters: Filters | None = None) -> list[Hit]:
-        """The k best live chunks passing `filters` by inner product (exact search). Filters
-        restrict the search itself, so they never cost hits."""
-        import faiss
-
-        q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
+        """The k best live chunks passing `filters` by inner product: exact search, or for large
+        segments approximate search re-scored exactly (qa/ann_search.py). Filters restrict the
+        search itself, so they never cost hits."""
         hits: list[Hit] = []
         for seg in self.segments:
             allowed = self.allowed(seg, filters)
             n = int(allowed.sum())
             if n == 0:
                 continue
-            params = None
+            bitmap = None
             if n < len(allowed):
                 bitmap = self._bitmaps.get(seg.name) if not filters else None
                 if bitmap is None:
                     bitmap = np.packbits(allowed, bitorder="little")
-                selector = faiss.IDSelectorBitmap(bitmap)  # type: ignore[call-arg,arg-type]  # stubs lack numpy overloads
-                params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
-            scores, idx = seg.index.search(q, min(k, n), params=params)
-            hits.extend(seg.hit(int(i), float(s)) for s, i in zip(scores[0], idx[0], strict=True) if i >= 0)
+            scores, idx = seg.search(query, k, allowed, n, bitmap)
+            hits.extend(seg.hit(int(i), float(s)) for s, i in zip(scores, idx, strict=True))
         return _top(hits, k)
 
     def lexical(
@@ -175,8 +209,9 @@ def _top(hits: list[Hit], k: int) -> list[Hit]:
 class IndexReader:
     """Opens snapshots of one index folder; thread-safe; keeps loaded segments between commits."""
 
-    def __init__(self, index_dir: Path) -> None:
+    def __init__(self, index_dir: Path, ann: AnnParams | None = None) -> None:
         self.index_dir = Path(index_dir)
+        self.ann = ann or AnnParams()
         self._segments: dict[str, LoadedSegment] = {}
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
@@ -212,4 +247,4 @@ class IndexReader:
 
     def _load(self, name: str) -> LoadedSegment:
         seg = self._segments.get(name)
-        return seg if seg is not None else LoadedSegment(read_segment(self.index_dir, name))
+        return seg if seg is not None else LoadedSegment.load(self.index_dir, name, self.ann)

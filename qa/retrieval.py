@@ -4,18 +4,21 @@ Fusion methods (the default is chosen by `qa eval`, see the README's retrieval s
 - `rrf`: weighted reciprocal-rank fusion, sum of w / (k + rank) over the two candidate lists;
 - `score`: convex combination of min-max normalised scores over the union of both candidate
   pools, each candidate scored exactly by both methods.
-Collapsing keeps the best of passages that overlap in one article, quote the same text, or are
+Hybrid results then pass the rerankers of `qa/rerank.py` (sentence match; a cross-encoder when
+`QA_RERANKER` names one). Collapsing keeps the best of passages that overlap in one article, quote the same text, or are
 near-duplicates by embedding (syndicated copies of one story).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
 
 from qa.reader import Filters, Hit, Snapshot
+from qa.rerank import CrossEncoder, Reranker, SentenceMatch
 
 Method = Literal["dense", "bm25", "hybrid"]
 METHODS: tuple[Method, ...] = ("bm25", "dense", "hybrid")
@@ -29,6 +32,8 @@ class RetrievalConfig:
     rrf_k: int = 60
     pool: int = 100  # candidates taken from each side
     near_duplicate: float = 0.97  # cosine at or above which two passages are one story
+    sentence_weight: float = 0.6  # SentenceMatch reranking of the fused list; 0 turns it off
+    reranker: str = ""  # a local cross-encoder folder, run after SentenceMatch; empty: off
 
 
 def retrieve(
@@ -41,7 +46,23 @@ def retrieve(
         hits = snap.lexical(query, pool, filters)
     else:
         hits = fuse(snap, query, vector, filters, pool, config)
+        for stage in rerankers(snap, config):
+            hits = stage.rerank(query, hits)
     return collapse(hits, k, config.near_duplicate)
+
+
+def rerankers(snap: Snapshot, config: RetrievalConfig) -> list[Reranker]:
+    stages: list[Reranker] = []
+    if config.sentence_weight > 0:
+        stages.append(SentenceMatch(snap.bm25, config.sentence_weight))
+    if config.reranker:
+        stages.append(_cross_encoder(config.reranker))
+    return stages
+
+
+@lru_cache(maxsize=2)
+def _cross_encoder(path: str) -> CrossEncoder:
+    return CrossEncoder(path)
 
 
 def fuse(

@@ -76,8 +76,9 @@ class QAService:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.embedder = embedder or load_embedder(settings.model, settings.embed_batch_size)
-        self.reader = IndexReader(settings.index_dir)
+        self.embedder = embedder or embedder_for(settings)
+        _set_search_threads(settings.search_threads)
+        self.reader = IndexReader(settings.index_dir, settings.ann_params())
         self._write_lock = threading.Lock()
 
     # -- reading -------------------------------------------------------------------------------
@@ -155,12 +156,32 @@ class QAService:
             return None
 
 
+def _set_search_threads(n: int) -> None:
+    """FAISS's OpenMP threads: process-wide. Concurrency comes from concurrent requests; splitting
+    one small search over threads costs more than it saves (and much more on a busy machine)."""
+    import faiss
+
+    faiss.omp_set_num_threads(n)
+
+
+def embedder_for(settings: Settings) -> Embedder:
+    """The configured embedder (model, backend, batch size, ONNX cache)."""
+    return load_embedder(
+        settings.model, settings.embed_batch_size, backend=settings.embed_backend, cache_dir=settings.model_cache
+    )
+
+
 def build_writer(settings: Settings, embedder: Embedder, *, progress: bool = False) -> IndexWriter:
     config = ChunkerConfig(
         max_tokens=embedder.max_tokens, special_tokens=embedder.special_tokens, overlap=settings.chunk_overlap
     )
     return IndexWriter(
-        Path(settings.index_dir), embedder, config, batch_articles=settings.batch_articles, progress=progress
+        Path(settings.index_dir),
+        embedder,
+        config,
+        batch_articles=settings.batch_articles,
+        ann=settings.ann_config(),
+        progress=progress,
     )
 
 

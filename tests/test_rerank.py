@@ -1,0 +1,67 @@
+"""Reranking stages: the sentence-match reranker, and a real (tiny, locally built) cross-encoder."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from index.embedding import bundled_model_path
+from index.errors import IndexStoreError
+from qa.config import Settings
+from qa.reader import IndexReader
+from qa.rerank import CrossEncoder, SentenceMatch
+from qa.retrieval import RetrievalConfig, retrieve
+from tests.conftest import WriteArticle, index_now
+
+
+def test_sentence_match_lifts_the_passage_whose_one_sentence_holds_the_question(
+    settings: Settings, write_article: WriteArticle
+) -> None:
+    # "scattered" has every question word, but spread over sentences; "focused" has them in one.
+    write_article("scattered.md", "The harbour opened. A bridge was built. Tolls rose in March. Ferries stopped.")
+    write_article("focused.md", "Nothing else here. The harbour bridge tolls rose in March. More filler text.")
+    write_article("other.md", "A harbour story with little else in it.")
+    index_now(settings)
+    snap = IndexReader(settings.index_dir).refresh()
+    hits = snap.lexical("harbour bridge tolls March", 10)
+    by_id = {h.row.article_id: h for h in hits}
+    fused = [by_id["scattered"].rescored(1.0), by_id["focused"].rescored(0.95), by_id["other"].rescored(0.0)]
+    reranked = SentenceMatch(snap.bm25, weight=0.6).rerank("harbour bridge tolls March", fused)
+    assert [h.row.article_id for h in reranked] == ["focused", "scattered", "other"]
+    tied = fused[:2]
+    assert SentenceMatch(snap.bm25, weight=0.0).rerank("harbour bridge", tied) == tied
+
+
+def test_cross_encoder_from_a_local_folder_reranks(
+    settings: Settings, write_article: WriteArticle, tmp_path: Path
+) -> None:
+    from transformers import BertConfig, BertForSequenceClassification
+
+    folder = tmp_path / "tiny-cross-encoder"
+    config = BertConfig(
+        vocab_size=30522, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=37, num_labels=1
+    )
+    BertForSequenceClassification(config).save_pretrained(folder)
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        shutil.copy(bundled_model_path() / name, folder / name)
+    write_article("a.md", "Apples grow in orchards.")
+    write_article("b.md", "Bananas ripen in the sun.")
+    index_now(settings)
+    snap = IndexReader(settings.index_dir).refresh()
+    hits = snap.lexical("apples bananas", 10)
+    reranker = CrossEncoder(str(folder))
+    reranked = reranker.rerank("apples bananas", hits)
+    expected = reranker.model.predict([("apples bananas", h.row.text) for h in hits])
+    assert sorted(h.score for h in reranked) == pytest.approx(sorted(float(s) for s in expected), abs=1e-5)
+    assert [h.score for h in reranked] == sorted((h.score for h in reranked), reverse=True)
+    # Configured through settings, it runs inside the hybrid pipeline.
+    vector = __import__("index.embedding", fromlist=["HashingEmbedder"]).HashingEmbedder().embed_query("apples")
+    out = retrieve(snap, "apples bananas", vector, 2, None, RetrievalConfig(reranker=str(folder)))
+    assert {h.row.article_id for h in out} == {"a", "b"}
+
+
+def test_a_reranker_path_that_is_not_a_folder_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(IndexStoreError, match="QA_RERANKER"):
+        CrossEncoder(str(tmp_path / "missing"))
