@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, gt=0, description="k of reciprocal-rank fusion")
     sentence_weight: float = Field(0.6, ge=0, description="Weight of the best-sentence reranker; 0: off")
     reranker: str = Field("", description="Local cross-encoder folder for reranking; empty: off")
+    query_cache_size: int = Field(1024, ge=1, description="Query embeddings kept for repeated questions")
     search_threads: int = Field(1, ge=1, description="FAISS threads per query: one is fastest for single queries")
     candidate_pool: int = Field(100, ge=10, le=2000, description="Candidates taken from each method")
     max_query_chars: int = Field(1000, gt=0, description="Longer questions and queries are refused")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -80,8 +81,15 @@ class QAService:
         _set_search_threads(settings.search_threads)
         self.reader = IndexReader(settings.index_dir, settings.ann_params())
         self._write_lock = threading.Lock()
+        # Repeated questions (a page reload, a Slack retry, a popular query) skip the model.
+        self.query_vector = lru_cache(maxsize=settings.query_cache_size)(self._embed_query)
 
     # -- reading -------------------------------------------------------------------------------
+
+    def _embed_query(self, text: str) -> np.ndarray:
+        vector = self.embedder.embed_query(text)
+        vector.setflags(write=False)  # shared by every caller of the cache
+        return vector
 
     def snapshot(self) -> Snapshot:
         """The loaded commit (the newest one on first use), checked against the configured model."""
@@ -99,7 +107,7 @@ class QAService:
     ) -> tuple[Snapshot, np.ndarray, list[Hit]]:
         """The snapshot used, the query vector, and the ranked distinct passages."""
         snap = self.snapshot()
-        vector = self.embedder.embed_query(query)
+        vector = self.query_vector(query)
         config = self.settings.retrieval_config(method)
         return snap, vector, retrieve(snap, query, vector, top_k or self.settings.top_k, filters, config)
 

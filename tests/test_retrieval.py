@@ -110,3 +110,19 @@ def test_methods_respect_filters_and_deletions(
         hits = retrieve(snap, "chip licences Malaysia", vector, 6, None, RetrievalConfig(method=method))  # type: ignore[arg-type]
         assert "chips" not in {h.row.article_id for h in hits}, method
         assert np.all(np.isfinite([h.score for h in hits]))
+
+
+def test_repeated_queries_are_embedded_once(settings: Settings, write_article: WriteArticle) -> None:
+    index_docs(settings, DOCS, write_article)
+    calls: list[str] = []
+
+    class Counting(HashingEmbedder):
+        def embed_query(self, text: str) -> np.ndarray:
+            calls.append(text)
+            return super().embed_query(text)
+
+    service = QAService(settings, Counting())
+    first = service.search("interest rates").citations
+    assert service.search("interest rates").citations == first
+    service.ask("interest rates")
+    assert calls == ["interest rates"]
