@@ -97,13 +97,17 @@ def read_segment(index_dir: Path, name: str, *, mmap: bool = False, lexical: boo
     """Load a segment (without its term matrix when `lexical` is false); FileNotFoundError if it is
     gone (merged away by a newer commit)."""
     folder = segment_dir(index_dir, name)
+    if not folder.is_dir():
+        raise FileNotFoundError(folder)
     try:
         vectors = np.load(folder / "vectors.npy", mmap_mode="r" if mmap else None)
         rows = [ChunkRow(**r) for r in _read_jsonl(folder / "chunks.jsonl")]
         articles = {a["id"]: a for a in _read_jsonl(folder / "articles.jsonl")}
-        terms = TermMatrix.load(folder) if lexical else None
-    except FileNotFoundError:
-        raise
+        terms = None
+        if lexical:  # a segment written before BM25 existed gets its term counts computed now
+            terms = TermMatrix.load(folder) if (folder / "lexical.npz").exists() else term_matrix(rows, articles)
+    except FileNotFoundError as e:  # the folder is there, a file of it is not: damage, not a merge
+        raise CorruptIndex(f"segment {name} is missing {Path(str(e.filename)).name}; run `qa index --rebuild`") from e
     except (ValueError, TypeError, KeyError) as e:
         raise CorruptIndex(f"segment {name} cannot be read: {e}") from e
     if len(rows) != len(vectors) or (terms is not None and terms.counts.shape[0] != len(rows)):

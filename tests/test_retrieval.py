@@ -126,3 +126,24 @@ def test_repeated_queries_are_embedded_once(settings: Settings, write_article: W
     assert service.search("interest rates").citations == first
     service.ask("interest rates")
     assert calls == ["interest rates"]
+
+
+def test_a_segment_without_stored_term_counts_still_answers_lexically(
+    settings: Settings, write_article: WriteArticle
+) -> None:
+    index_docs(settings, DOCS, write_article)
+    for folder in (settings.index_dir / "segments").iterdir():  # as written before BM25 existed
+        (folder / "lexical.npz").unlink()
+        (folder / "vocab.json").unlink()
+    snap = IndexReader(settings.index_dir).refresh()
+    assert snap.lexical("warehouse robots", 1)[0].row.article_id == "robots"
+
+
+def test_a_damaged_segment_is_reported_not_retried(settings: Settings, write_article: WriteArticle) -> None:
+    from index.errors import CorruptIndex
+
+    index_docs(settings, DOCS, write_article)
+    for folder in (settings.index_dir / "segments").iterdir():
+        (folder / "chunks.jsonl").unlink()
+    with pytest.raises(CorruptIndex, match="missing chunks.jsonl.*qa index --rebuild"):
+        IndexReader(settings.index_dir).refresh()
