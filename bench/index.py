@@ -30,6 +30,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from index.chunking import Chunker
+from index.embedding import load_embedder
 from index.loaders import DEFAULT_MAX_BYTES, load_corpus
 from index.manifest import read_manifest
 from index.segments import read_segment
@@ -144,13 +145,15 @@ def main() -> int:
         full_wall, full = qa_index(corpus, index_dir, env)
         chunks = int(full["chunks_embedded"])
         print(f"   {json.dumps({k: v for k, v in full.items() if k != 'added'})}, added {len(full['added'])}")
+        print(f"   {full_wall:.1f} s wall, {chunks / full_wall:.1f} chunks/s (backend {Settings().embed_backend})")
 
         print("2. bare SentenceTransformer.encode on the same texts ...", flush=True)
         settings = Settings(_env_file=None, corpus_dir=corpus, index_dir=index_dir, max_article_bytes=max_bytes)
         embedder = embedder_for(settings)
         writer = build_writer(settings, embedder)
         texts = embedded_texts(writer, corpus, max_bytes)
-        model = embedder.model  # type: ignore[attr-defined]
+        # The reference: sentence-transformers on PyTorch, whatever backend the pipeline runs.
+        model = load_embedder(settings.model, 32, backend="torch").model  # type: ignore[attr-defined]
         model.encode(["warm-up"], batch_size=32, normalize_embeddings=True)
         t0 = time.perf_counter()
         model.encode(texts, batch_size=32, normalize_embeddings=True)
