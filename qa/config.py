@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50, description="Default number of passages returned")
     retrieval: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="Retrieval method")
     fusion: Literal["score", "rrf"] = Field("score", description="How hybrid fuses dense and BM25")
-    dense_weight: float = Field(0.5, ge=0, le=1, description="Weight of the dense side in fusion")
+    dense_weight: float = Field(0.6, ge=0, le=1, description="Weight of the dense side in fusion")
     rrf_k: int = Field(60, gt=0, description="k of reciprocal-rank fusion")
     sentence_weight: float = Field(0.6, ge=0, description="Weight of the best-sentence reranker; 0: off")
     reranker: str = Field("", description="Local cross-encoder folder for reranking; empty: off")

@@ -28,7 +28,7 @@ METHODS: tuple[Method, ...] = ("bm25", "dense", "hybrid")
 class RetrievalConfig:
     method: Method = "hybrid"
     fusion: Literal["rrf", "score"] = "score"
-    dense_weight: float = 0.5  # weight of the dense side (the lexical side gets 1 - it)
+    dense_weight: float = 0.6  # weight of the dense side (the lexical side gets 1 - it)
     rrf_k: int = 60
     pool: int = 100  # candidates taken from each side
     near_duplicate: float = 0.97  # cosine at or above which two passages are one story

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.shared_data, needs_shared_data]
 
 SQUAD = SHARED_DATA / "squad_v1.1_dev" / "beir"
 ARTICLES = 4  # the first four SQuAD dev articles (by title), all their paragraphs and questions
-FLOOR = {"ndcg@10": 0.94, "recall@5": 0.975}  # measured 0.9522 and 0.9883 (hybrid), minus a margin
+FLOOR = {"ndcg@10": 0.94, "recall@5": 0.975}  # measured 0.9534 and 0.9872 (hybrid), minus a margin
 
 
 def subset(folder: Path) -> Path:

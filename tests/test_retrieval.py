@@ -145,5 +145,5 @@ def test_a_damaged_segment_is_reported_not_retried(settings: Settings, write_art
     index_docs(settings, DOCS, write_article)
     for folder in (settings.index_dir / "segments").iterdir():
         (folder / "chunks.jsonl").unlink()
-    with pytest.raises(CorruptIndex, match="missing chunks.jsonl.*qa index --rebuild"):
+    with pytest.raises(CorruptIndex, match=r"missing chunks\.jsonl.*qa index --rebuild"):
         IndexReader(settings.index_dir).refresh()
