@@ -37,7 +37,7 @@ from qa.schemas import (
     SearchResponse,
     WriteResponse,
 )
-from qa.service import Conflict, NotFound, QAService
+from qa.service import Conflict, NotFound, QAService, question_problem
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
@@ -99,10 +99,8 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], QAServi
     _add_error_handlers(app)
 
     def text_limit(value: str, field: str) -> str:
-        if not value.strip():
-            raise HTTPException(422, f"{field} is empty")
-        if len(value) > settings.max_query_chars:
-            raise HTTPException(422, f"{field} is {len(value):,} characters; the limit is {settings.max_query_chars:,}")
+        if problem := question_problem(value, settings, field):
+            raise HTTPException(422, problem)
         return value.strip()
 
     def admin(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:

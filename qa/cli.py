@@ -164,13 +164,11 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def _check_question(text: str, top_k: int | None, settings: Settings) -> str | None:
     """The reason a question or -k is refused, or None."""
+    from qa.service import question_problem
+
     if top_k is not None and not 1 <= top_k <= 50:
         return "--top-k must be between 1 and 50"
-    if not text.strip():
-        return "the question is empty"
-    if len(text) > settings.max_query_chars:
-        return f"the question is {len(text):,} characters; the limit is {settings.max_query_chars:,}"
-    return None
+    return question_problem(text, settings)
 
 
 def cmd_search(args: argparse.Namespace) -> int:

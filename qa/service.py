@@ -164,6 +164,15 @@ class QAService:
             return None
 
 
+def question_problem(text: str, settings: Settings, what: str = "the question") -> str | None:
+    """Why a question or query is refused (empty, too long), or None: one rule for every front end."""
+    if not text.strip():
+        return f"{what} is empty"
+    if len(text) > settings.max_query_chars:
+        return f"{what} is {len(text):,} characters; the limit is {settings.max_query_chars:,}"
+    return None
+
+
 def _set_search_threads(n: int) -> None:
     """FAISS's OpenMP threads: process-wide. Concurrency comes from concurrent requests; splitting
     one small search over threads costs more than it saves (and much more on a busy machine)."""
