@@ -52,7 +52,6 @@ class Plan:
 class ReconcileResult:
     plan: Plan
     chunks_embedded: int
-    chunks_reused: int
     index_version: int
     dry_run: bool = False
 
@@ -163,7 +162,7 @@ class IndexWriter:
         if dry_run:
             corpus = load_corpus(Path(corpus_dir), max_bytes)
             base = self._base(rebuild)
-            return ReconcileResult(self.plan(corpus, base), 0, 0, base.version, dry_run=True)
+            return ReconcileResult(self.plan(corpus, base), 0, base.version, dry_run=True)
         with self.lock(wait):
             corpus = load_corpus(Path(corpus_dir), max_bytes)
             base = self._base(rebuild)
@@ -190,13 +189,13 @@ class IndexWriter:
         manifest = base
         if not plan.has_changes and manifest.version > 0:
             self._cleanup(manifest)
-            return ReconcileResult(plan, 0, 0, manifest.version)
+            return ReconcileResult(plan, 0, manifest.version)
 
         chunker = Chunker(self.embedder.tokenizer, self.chunker_config)
         chunks = {a.id: chunker.chunk(a) for a in todo}
         stored = _VectorStore(self.index_dir, manifest if reuse_vectors else None, rows_cache)
         bar = self._progress_bar(sum(len(c) for c in chunks.values()))
-        embedded = reused = 0
+        embedded = 0
         deleted = {k: set(v) for k, v in manifest.deleted.items()}
         articles = dict(manifest.articles)
         for article_id in plan.deleted:
@@ -208,7 +207,6 @@ class IndexWriter:
             if batch:
                 rows, vectors, n_new = self._embed_batch(batch, chunks, stored, bar)
                 embedded += n_new
-                reused += len(rows) - n_new
                 name = write_segment(self.index_dir, rows, vectors, [a.meta() for a in batch], self.ann)
                 segments.append(SegmentEntry(name, len(rows)))
                 for article in batch:
@@ -232,7 +230,7 @@ class IndexWriter:
             bar.close()
         manifest = self.merge(manifest)
         self._cleanup(manifest)
-        return ReconcileResult(plan, embedded, reused, manifest.version)
+        return ReconcileResult(plan, embedded, manifest.version)
 
     def _embed_batch(
         self,

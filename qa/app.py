@@ -153,17 +153,17 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], QAServi
         )
         if not article.text:
             raise HTTPException(422, "text is empty")
-        return _write(svc.add_article(article))
+        return svc.add_article(article).to_json()
 
     @app.delete("/articles/{article_id:path}", response_model=WriteResponse, dependencies=[Admin], tags=["admin"])
     def delete_article(article_id: str, svc: Service) -> dict[str, object]:
         """Remove an article: its corpus file is deleted, then the index reconciled."""
-        return _write(svc.delete_article(article_id))
+        return svc.delete_article(article_id).to_json()
 
     @app.post("/reindex", response_model=WriteResponse, dependencies=[Admin], tags=["admin"])
     def reindex(svc: Service) -> dict[str, object]:
         """Reconcile the corpus folder with the index, as `qa index` does."""
-        return _write(svc.reindex())
+        return svc.reindex().to_json()
 
     @app.get("/health", tags=["operations"])
     def health() -> dict[str, str]:
@@ -203,10 +203,6 @@ def _filters(body: FiltersIn | None) -> Filters | None:
         published_after=body.published_after.isoformat() if body.published_after else None,
         published_before=body.published_before.isoformat() if body.published_before else None,
     )
-
-
-def _write(result: Any) -> dict[str, object]:
-    return {**result.to_json(), "index_version": result.index_version}
 
 
 def _add_error_handlers(app: FastAPI) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from qa.citations import Citation
     from qa.config import Settings
+    from qa.service import QAService
 
 EXIT_OK, EXIT_ERROR, EXIT_NO_INDEX, EXIT_BUSY = 0, 1, 2, 75
 
@@ -171,14 +172,21 @@ def _check_question(text: str, top_k: int | None, settings: Settings) -> str | N
     return question_problem(text, settings)
 
 
-def cmd_search(args: argparse.Namespace) -> int:
+def _question_service(args: argparse.Namespace, text: str) -> QAService | None:
+    """The service to ask, or None after saying why the question (or -k) is refused."""
     from qa.service import QAService
 
     settings = _settings(args)
-    if problem := _check_question(args.query, args.top_k, settings):
+    if problem := _check_question(text, args.top_k, settings):
         print(f"qa: {problem}", file=sys.stderr)
+        return None
+    return QAService(settings)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    if (service := _question_service(args, args.query)) is None:
         return EXIT_ERROR
-    result = QAService(settings).search(args.query.strip(), args.top_k)
+    result = service.search(args.query.strip(), args.top_k)
     if args.json:
         out = result.to_json()
         out.pop("took_ms")
@@ -189,13 +197,9 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from qa.service import QAService
-
-    settings = _settings(args)
-    if problem := _check_question(args.question, args.top_k, settings):
-        print(f"qa: {problem}", file=sys.stderr)
+    if (service := _question_service(args, args.question)) is None:
         return EXIT_ERROR
-    result = QAService(settings).ask(args.question.strip(), args.top_k)
+    result = service.ask(args.question.strip(), args.top_k)
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
         return EXIT_OK

@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 from pathlib import Path
+from typing import Self
 
 from index.manifest import MANIFEST
 from qa.service import QAService
@@ -13,24 +14,34 @@ from qa.service import QAService
 log = logging.getLogger(__name__)
 
 
-class CommitPoller:
-    """Loads each new commit (from any process) within `interval` seconds. A commit renames a new
-    manifest into place, so a changed inode or mtime is a new commit."""
+class _Background:
+    """A daemon thread running `run` until `stop`."""
 
-    def __init__(self, service: QAService, interval: float) -> None:
+    def __init__(self, service: QAService, name: str) -> None:
         self.service = service
-        self.interval = interval
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="commit-poller", daemon=True)
-        self._seen: tuple[int, int] | None = None
+        self._thread = threading.Thread(target=self.run, name=name, daemon=True)
 
-    def start(self) -> CommitPoller:
+    def start(self) -> Self:
         self._thread.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=10)
+
+    def run(self) -> None:
+        raise NotImplementedError
+
+
+class CommitPoller(_Background):
+    """Loads each new commit (from any process) within `interval` seconds. A commit renames a new
+    manifest into place, so a changed inode or mtime is a new commit."""
+
+    def __init__(self, service: QAService, interval: float) -> None:
+        super().__init__(service, "commit-poller")
+        self.interval = interval
+        self._seen: tuple[int, int] | None = None
 
     def check(self) -> bool:
         """Load the newest commit if the manifest changed; True when it did."""
@@ -45,7 +56,7 @@ class CommitPoller:
         self._seen = stamp
         return True
 
-    def _run(self) -> None:
+    def run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
                 self.check()
@@ -53,22 +64,12 @@ class CommitPoller:
                 log.exception("could not load the newest commit")
 
 
-class CorpusWatcher:
+class CorpusWatcher(_Background):
     """Re-indexes after changes in the corpus folder settle (`debounce_ms` of quiet)."""
 
     def __init__(self, service: QAService, debounce_ms: int) -> None:
-        self.service = service
+        super().__init__(service, "corpus-watcher")
         self.debounce_ms = debounce_ms
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self.run, name="corpus-watcher", daemon=True)
-
-    def start(self) -> CorpusWatcher:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
 
     def run(self) -> None:
         """Reconcile once the watch is in place (so no change slips between the two), then after
