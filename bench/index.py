@@ -31,10 +31,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from index.chunking import Chunker
 from index.embedding import load_embedder
+from index.ingest import embed_hash
 from index.loaders import DEFAULT_MAX_BYTES, load_corpus
 from index.manifest import read_manifest
 from index.segments import read_segment
-from index.writer import IndexWriter, embed_hash
+from index.writer import IndexWriter
 from qa.config import Settings
 from qa.service import build_writer, embedder_for
 

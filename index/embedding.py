@@ -80,10 +80,11 @@ class HFTokenizer:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model read from a local folder (no network), loaded on first use."""
 
-    def __init__(self, name: str, path: Path | None, batch_size: int = 32) -> None:
+    def __init__(self, name: str, path: Path | None, batch_size: int = 32, threads: int | None = None) -> None:
         self.name = name
         self.path = path
         self.batch_size = batch_size
+        self.threads = threads
         config = _read_json(path / "sentence_bert_config.json") if path else {}
         max_seq = config.get("max_seq_length") or self.model.max_seq_length
         self.max_tokens = int(max_seq) if max_seq else 512
@@ -97,6 +98,10 @@ class SentenceTransformerEmbedder:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # no "Loading weights" bar on every start
+        if self.threads:
+            import torch
+
+            torch.set_num_threads(self.threads)
 
         try:
             return SentenceTransformer(str(self.path or self.name), device="cpu", local_files_only=True)
@@ -200,7 +205,11 @@ def bundled_model_path() -> Path:
 
 
 def load_embedder(
-    model: str = "", batch_size: int = 32, backend: str = "torch", cache_dir: Path | str | None = None
+    model: str = "",
+    batch_size: int = 32,
+    backend: str = "torch",
+    cache_dir: Path | str | None = None,
+    threads: int | None = None,
 ) -> Embedder:
     """The embedder named by `QA_MODEL`: empty for the bundled model, `hash[-DIM]` for the
     hashing embedder, otherwise a local folder or a name already in the local HF cache.
@@ -209,7 +218,8 @@ def load_embedder(
     onnxruntime in fp32 ("onnx": the same vectors) or int8 ("onnx-int8": close, faster); the
     export is cached in `cache_dir` (default: the user's cache folder). Every other model keeps
     sentence-transformers. The embedder's name is the model's whatever the backend, so an index
-    built with one backend is read with another."""
+    built with one backend is read with another. `threads` caps the threads of one embedding call
+    (default: every core this process may use); an ingest worker given one core passes 1."""
     if backend not in EMBED_BACKENDS:
         raise IndexStoreError(f"unknown embedding backend {backend!r}: use one of {', '.join(EMBED_BACKENDS)}")
     key = model.strip()
@@ -219,15 +229,17 @@ def load_embedder(
 
             precision = "int8" if backend == "onnx-int8" else "fp32"
             folder = Path(cache_dir) if cache_dir is not None else None
-            return OnnxEmbedder(bundled_model_path(), folder, precision=precision, batch_size=batch_size)
-        return SentenceTransformerEmbedder(BUNDLED_MODEL_NAME, bundled_model_path(), batch_size)
+            return OnnxEmbedder(
+                bundled_model_path(), folder, precision=precision, batch_size=batch_size, threads=threads
+            )
+        return SentenceTransformerEmbedder(BUNDLED_MODEL_NAME, bundled_model_path(), batch_size, threads)
     if key == HASH_MODEL_PREFIX or key.startswith(HASH_MODEL_PREFIX + "-"):
         dim = key.partition("-")[2]
         return HashingEmbedder(int(dim) if dim.isdigit() else 384)
     path = Path(key).expanduser()
     if path.is_dir():
-        return SentenceTransformerEmbedder(key, path.resolve(), batch_size)
-    return SentenceTransformerEmbedder(key, None, batch_size)
+        return SentenceTransformerEmbedder(key, path.resolve(), batch_size, threads)
+    return SentenceTransformerEmbedder(key, None, batch_size, threads)
 
 
 def _read_json(path: Path) -> Any:

@@ -9,10 +9,10 @@ segments and removes files no commit refers to. One writer at a time, by an advi
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import logging
 import os
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +22,10 @@ import numpy as np
 
 from index.ann import AnnConfig
 from index.articles import Article
-from index.chunking import Chunk, Chunker, ChunkerConfig
+from index.chunking import Chunker, ChunkerConfig
 from index.embedding import Embedder
 from index.errors import IndexNotFound, WriterBusy
+from index.ingest import Embedded, Ingest, LocalIngest
 from index.loaders import DEFAULT_MAX_BYTES, Corpus, Skipped, load_corpus
 from index.manifest import ArticleEntry, Manifest, SegmentEntry, commit_manifest, read_manifest
 from index.segments import ChunkRow, read_segment, remove_unreferenced, write_segment
@@ -67,10 +68,6 @@ class ReconcileResult:
         }
 
 
-def embed_hash(model: str, text: str) -> str:
-    return hashlib.sha256(f"{model}\0{text}".encode()).hexdigest()[:32]
-
-
 class IndexWriter:
     def __init__(
         self,
@@ -82,6 +79,7 @@ class IndexWriter:
         max_segments: int = 8,
         ann: AnnConfig | None = None,
         progress: bool = False,
+        ingest: Ingest | None = None,
     ) -> None:
         self.index_dir = Path(index_dir)
         self.embedder = embedder
@@ -92,6 +90,12 @@ class IndexWriter:
         self.max_segments = max_segments
         self.ann = ann or AnnConfig()  # segments written large enough get an approximate index
         self.progress = progress
+        # Where chunking and embedding run: here by default, or on a cluster (index.ray_ingest).
+        self.ingest = ingest or LocalIngest(embedder, Chunker(embedder.tokenizer, self.chunker_config))
+
+    def close(self) -> None:
+        """Release what the ingest holds (a Ray connection and its workers)."""
+        self.ingest.close()
 
     # -- locking -------------------------------------------------------------------------------
 
@@ -191,10 +195,7 @@ class IndexWriter:
             self._cleanup(manifest)
             return ReconcileResult(plan, 0, manifest.version)
 
-        chunker = Chunker(self.embedder.tokenizer, self.chunker_config)
-        chunks = {a.id: chunker.chunk(a) for a in todo}
         stored = _VectorStore(self.index_dir, manifest if reuse_vectors else None, rows_cache)
-        bar = self._progress_bar(sum(len(c) for c in chunks.values()))
         embedded = 0
         deleted = {k: set(v) for k, v in manifest.deleted.items()}
         articles = dict(manifest.articles)
@@ -203,10 +204,13 @@ class IndexWriter:
 
         batches = [todo[i : i + self.batch_articles] for i in range(0, len(todo), self.batch_articles)]
         segments = list(manifest.segments)
+        progress = _Progress(len(todo), self.ingest.workers, bar=self.progress)
+        done = self.ingest.run(batches, stored, progress.update)
         for n, batch in enumerate(batches or [[]], start=1):
             if batch:
-                rows, vectors, n_new = self._embed_batch(batch, chunks, stored, bar)
-                embedded += n_new
+                result = next(done)
+                rows, vectors = stored.vectors_for(result)
+                embedded += len(result.new)
                 name = write_segment(self.index_dir, rows, vectors, [a.meta() for a in batch], self.ann)
                 segments.append(SegmentEntry(name, len(rows)))
                 for article in batch:
@@ -226,37 +230,10 @@ class IndexWriter:
                 ),
             )
             log.info("committed index version %d (%d live chunks)", manifest.version, manifest.live_chunks)
-        if bar is not None:
-            bar.close()
+        progress.close()
         manifest = self.merge(manifest)
         self._cleanup(manifest)
         return ReconcileResult(plan, embedded, manifest.version)
-
-    def _embed_batch(
-        self,
-        batch: list[Article],
-        chunks: dict[str, list[Chunk]],
-        stored: _VectorStore,
-        bar: Any,
-    ) -> tuple[list[ChunkRow], np.ndarray, int]:
-        """Rows and vectors of a batch: stored vectors re-used, each new text embedded once."""
-        batch_chunks = [c for a in batch for c in chunks[a.id]]
-        hashes = [embed_hash(self.embedder.name, c.embed_text) for c in batch_chunks]
-        rows = [
-            ChunkRow(c.chunk_id, c.article_id, c.ordinal, c.start, c.end, c.text, h)
-            for c, h in zip(batch_chunks, hashes, strict=True)
-        ]
-        texts = dict(zip(hashes, (c.embed_text for c in batch_chunks), strict=True))
-        by_hash = stored.lookup(texts)
-        new = [h for h in texts if h not in by_hash]
-        if new:
-            fresh = self.embedder.embed_documents([texts[h] for h in new])
-            by_hash.update(zip(new, fresh, strict=True))
-            stored.remember(new, fresh)
-        if bar is not None:
-            bar.update(len(rows))
-        vectors = np.stack([by_hash[r.embed_hash] for r in rows]).astype(np.float32, copy=False)
-        return rows, vectors, len(new)
 
     def _tombstone(
         self,
@@ -317,45 +294,89 @@ class IndexWriter:
         if removed:
             log.debug("removed %d unreferenced segment folders", len(removed))
 
-    def _progress_bar(self, total: int) -> Any:
-        if not self.progress or total == 0:
-            return None
-        from tqdm import tqdm
 
-        return tqdm(total=total, unit="chunk", desc="embedding", dynamic_ncols=True)
+class _Progress:
+    """Articles done, chunks made, chunks/s and workers: a bar on a terminal, a log line at the end."""
+
+    def __init__(self, articles: int, workers: int, *, bar: bool) -> None:
+        self.articles = articles
+        self.workers = workers
+        self.chunks = 0
+        self.started = time.perf_counter()
+        self.bar: Any = None
+        if bar and articles:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=articles, unit="article", desc="indexing", dynamic_ncols=True)
+
+    def update(self, articles: int, chunks: int) -> None:
+        self.chunks += chunks
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{self.chunks} chunks, {self.rate:.1f} chunks/s, {self.workers} workers")
+            self.bar.update(articles)
+
+    @property
+    def rate(self) -> float:
+        return self.chunks / max(time.perf_counter() - self.started, 1e-9)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        if self.articles:
+            log.info(
+                "chunked and embedded %d articles into %d chunks in %.1f s (%.1f chunks/s, %d workers)",
+                self.articles,
+                self.chunks,
+                time.perf_counter() - self.started,
+                self.rate,
+                self.workers,
+            )
 
 
 class _VectorStore:
-    """Stored vectors by embed hash, over the segments of a commit plus what this run embedded."""
+    """Stored vectors by embed hash, over the segments of a commit plus what this run embedded.
+    As a collection it holds the hashes that need no embedding."""
 
     def __init__(self, index_dir: Path, manifest: Manifest | None, rows_cache: dict[str, Sequence[ChunkRow]]) -> None:
         self.index_dir = index_dir
         self.manifest = manifest
         self.rows_cache = rows_cache
-        self._where: dict[str, tuple[str, int]] | None = None
+        self._stored: dict[str, tuple[str, int]] | None = None
         self._fresh: dict[str, np.ndarray] = {}
         self._vectors: dict[str, np.ndarray] = {}
 
-    def lookup(self, hashes: Iterable[str]) -> dict[str, np.ndarray]:
-        if self._where is None:
-            self._where = {}
+    @property
+    def _where(self) -> dict[str, tuple[str, int]]:
+        if self._stored is None:
+            self._stored = {}
             for seg in self.manifest.segments if self.manifest else ():
                 for i, row in enumerate(_segment_rows(self.index_dir, seg.name, self.rows_cache)):
-                    self._where.setdefault(row.embed_hash, (seg.name, i))
-        out: dict[str, np.ndarray] = {}
-        for h in hashes:
-            if h in self._fresh:
-                out[h] = self._fresh[h]
-            elif h in self._where:
-                name, i = self._where[h]
-                if name not in self._vectors:
-                    self._vectors[name] = read_segment(self.index_dir, name, mmap=True, lexical=False).vectors
-                out[h] = np.asarray(self._vectors[name][i])
-        return out
+                    self._stored.setdefault(row.embed_hash, (seg.name, i))
+        return self._stored
 
-    def remember(self, hashes: list[str], vectors: np.ndarray) -> None:
-        for h, v in zip(hashes, vectors, strict=True):
-            self._fresh[h] = v
+    def __contains__(self, h: object) -> bool:
+        return h in self._fresh or h in self._where
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._fresh
+        yield from (h for h in self._where if h not in self._fresh)
+
+    def __len__(self) -> int:
+        return len(self._fresh) + sum(1 for h in self._where if h not in self._fresh)
+
+    def vectors_for(self, done: Embedded) -> tuple[list[ChunkRow], np.ndarray]:
+        """The rows of `done` and a vector for each: fresh ones kept for later batches."""
+        self._fresh.update(done.new)
+        vectors = np.stack([self._vector(r.embed_hash) for r in done.rows]).astype(np.float32, copy=False)
+        return done.rows, vectors
+
+    def _vector(self, h: str) -> np.ndarray:
+        if h in self._fresh:
+            return self._fresh[h]
+        name, i = self._where[h]
+        if name not in self._vectors:
+            self._vectors[name] = read_segment(self.index_dir, name, mmap=True, lexical=False).vectors
+        return np.asarray(self._vectors[name][i])
 
 
 def _segment_rows(index_dir: Path, name: str, cache: dict[str, Sequence[ChunkRow]]) -> Sequence[ChunkRow]:

@@ -60,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true", help="wait for another writer instead of exiting")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or info messages")
+    p.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="chunk and embed on a Ray cluster ('local': start one here, a worker per core; QA_RAY_ADDRESS)",
+    )
+    p.add_argument("--ray-workers", type=int, metavar="N", help="Ray workers (QA_RAY_WORKERS; default one per core)")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("search", help="the passages that best answer a question, with citations")
@@ -123,6 +129,10 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["index_dir"] = args.index_dir
     if getattr(args, "corpus", None):
         overrides["corpus_dir"] = args.corpus
+    if getattr(args, "ray", None):
+        overrides["ray_address"] = args.ray
+    if getattr(args, "ray_workers", None) is not None:
+        overrides["ray_workers"] = args.ray_workers
     return Settings(**overrides)
 
 
@@ -132,14 +142,15 @@ def cmd_index(args: argparse.Namespace) -> int:
     settings = _settings(args)
     embedder = embedder_for(settings)
     progress = not args.quiet and not args.json and sys.stderr.isatty()
-    writer = build_writer(settings, embedder, progress=progress)
-    result = writer.reconcile(
-        settings.corpus_dir,
-        max_bytes=settings.max_article_bytes,
-        rebuild=args.rebuild,
-        dry_run=args.dry_run,
-        wait=args.wait,
-    )
+    writer = build_writer(settings, embedder, progress=progress, ray_address=settings.ray_address)
+    with contextlib.closing(writer):
+        result = writer.reconcile(
+            settings.corpus_dir,
+            max_bytes=settings.max_article_bytes,
+            rebuild=args.rebuild,
+            dry_run=args.dry_run,
+            wait=args.wait,
+        )
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
         return EXIT_OK

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(32, gt=0, description="Texts per embedding batch")
     chunk_overlap: int = Field(1, ge=0, description="Sentences shared by consecutive chunks")
     batch_articles: int = Field(256, gt=0, description="Articles per segment and commit while indexing")
+    ray_address: str = Field(
+        "",
+        description="`qa index` chunks and embeds on this Ray cluster ('local': a Ray instance started "
+        "here); empty: in-process. Needs the [ray] extra",
+    )
+    ray_workers: int = Field(0, ge=0, description="Ray ingest workers (one core each); 0: one per core of the cluster")
     top_k: int = Field(5, ge=1, le=50, description="Default number of passages returned")
     retrieval: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="Retrieval method")
     fusion: Literal["score", "rrf"] = Field("score", description="How hybrid fuses dense and BM25")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -188,10 +188,28 @@ def embedder_for(settings: Settings) -> Embedder:
     )
 
 
-def build_writer(settings: Settings, embedder: Embedder, *, progress: bool = False) -> IndexWriter:
+def build_writer(
+    settings: Settings, embedder: Embedder, *, progress: bool = False, ray_address: str = ""
+) -> IndexWriter:
+    """The writer for `settings`; with `ray_address`, chunking and embedding run on that Ray cluster
+    (close the writer to stop it)."""
     config = ChunkerConfig(
         max_tokens=embedder.max_tokens, special_tokens=embedder.special_tokens, overlap=settings.chunk_overlap
     )
+    ingest = None
+    if ray_address:
+        from index.ray_ingest import RayIngest
+
+        # Each worker has one core; it loads the model as configured here, with one thread.
+        load = partial(
+            load_embedder,
+            settings.model,
+            settings.embed_batch_size,
+            settings.embed_backend,
+            settings.model_cache,
+            1,
+        )
+        ingest = RayIngest(ray_address, load, config, workers=settings.ray_workers)
     return IndexWriter(
         Path(settings.index_dir),
         embedder,
@@ -199,6 +217,7 @@ def build_writer(settings: Settings, embedder: Embedder, *, progress: bool = Fal
         batch_articles=settings.batch_articles,
         ann=settings.ann_config(),
         progress=progress,
+        ingest=ingest,
     )
 
 

@@ -209,19 +209,21 @@ def _wait_ready(server: LiveServer, timeout: float) -> bool:
 def live_server(tmp_path: Path) -> Iterator[StartServer]:
     """Start `qa serve` over `corpus` (hash model): `live_server(corpus, **QA_settings)`.
 
-    The index is built first by a `qa index` subprocess into a fresh folder; the server runs on a
-    free port from a neutral working directory (no stray .env) and is ready (GET /ready is 200)
-    when this returns. Every server started is stopped at teardown: SIGTERM, then SIGKILL.
+    The index is built first by a `qa index` subprocess into a fresh folder (or, given
+    `index_dir=`, the server reads that existing index: a replica). The server runs on a free
+    port from a neutral working directory (no stray .env) and is ready (GET /ready is 200) when
+    this returns. Every server started is stopped at teardown: SIGTERM, then SIGKILL.
     """
     started: list[LiveServer] = []
 
-    def start(corpus: Path, ready_timeout: float = 60.0, **settings: str) -> LiveServer:
+    def start(corpus: Path, ready_timeout: float = 60.0, index_dir: Path | None = None, **settings: str) -> LiveServer:
         n = len(started)
         workdir = tmp_path / f"server{n}"
         workdir.mkdir()
-        index_dir = workdir / "qa-index"
         env = qa_env(**settings)
-        run_qa_index(corpus, index_dir, env)
+        if index_dir is None:
+            index_dir = workdir / "qa-index"
+            run_qa_index(corpus, index_dir, env)
         for attempt in range(3):  # a free port can be taken before the server binds it
             port = free_port()
             log_path = workdir / f"serve-{attempt}.log"

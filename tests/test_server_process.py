@@ -87,3 +87,28 @@ def test_served_process_answers_and_picks_up_a_commit_from_another_process(
         assert_verbatim(corpus, r.json()["results"])
 
     assert server.process.poll() is None, "the server exited during the test:\n" + server.log()
+
+
+def test_two_replicas_over_one_index_serve_a_commit_made_by_a_third_process(
+    tmp_path: Path, live_server: StartServer
+) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SAMPLE_CORPUS, corpus)
+    first = live_server(corpus)  # builds the index
+    second = live_server(corpus, index_dir=first.index_dir)  # a replica over the same folder
+    replicas = [first, second]
+    for server in replicas:
+        assert httpx.get(f"{server.url}/ready").json()["index_version"] == 1
+
+    # The one writer is a third process.
+    (corpus / "technology" / "lunar-freight.md").write_text(NEW_ARTICLE, encoding="utf-8")
+    run_qa_index(corpus, first.index_dir, first.env)
+    committed = time.monotonic()
+    for server in replicas:
+        while httpx.get(f"{server.url}/ready").json()["index_version"] < 2:
+            assert time.monotonic() - committed < 3.0, f"{server.url} did not serve commit 2 within 3 s"
+            time.sleep(0.05)
+        r = httpx.post(f"{server.url}/search", json={"query": "Selenecargo lunar freight cargo flight", "top_k": 1})
+        assert r.status_code == 200 and r.json()["index_version"] == 2
+        assert r.json()["results"][0]["article_id"] == "technology/lunar-freight"
+        assert server.process.poll() is None, server.log()
