@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator
 from typing import Any
@@ -82,6 +83,7 @@ class RayIngest:
     def run(self, batches: list[list[Article]], known: Collection[str], progress: ProgressFn) -> Iterator[Embedded]:
         if not batches:
             return
+        started = time.perf_counter()
         ray = self._connect()
         from ray.util import ActorPool
 
@@ -90,6 +92,8 @@ class RayIngest:
             num_cpus=self.cpus_per_worker, max_restarts=RETRIES, max_task_retries=RETRIES
         )
         self._actors = [worker.remote(self.load, self.chunker) for _ in range(self.workers)]
+        ray.get([actor.pid.remote() for actor in self._actors])  # each has loaded its model
+        log.info("%d Ray workers ready in %.1f s", self.workers, time.perf_counter() - started)
         tasks = [
             (b, batch[i : i + self.task_articles])
             for b, batch in enumerate(batches)
@@ -131,7 +135,6 @@ class RayIngest:
         if not self.requested:
             cpus = int(ray.cluster_resources().get("CPU", 1))
             self.workers = max(1, cpus // self.cpus_per_worker)
-        log.info("embedding on Ray (%s) with %d workers", self.address, self.workers)
         return ray
 
     def close(self) -> None:

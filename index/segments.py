@@ -115,16 +115,32 @@ def read_segment(index_dir: Path, name: str, *, mmap: bool = False, lexical: boo
     return Segment(name, rows, vectors, articles, terms or TermMatrix.empty(len(rows)))
 
 
-def remove_unreferenced(index_dir: Path, keep: set[str]) -> list[str]:
-    """Delete segment folders (and leftovers of crashed writes) that no commit refers to."""
+RETIRED = ".retired"  # in a segment folder no commit refers to: since when (its mtime)
+
+
+def remove_unreferenced(index_dir: Path, keep: set[str], grace_s: float = 0.0) -> list[str]:
+    """Delete segment folders (and leftovers of crashed writes) that no commit refers to.
+
+    With `grace_s`, a segment is first marked retired and only deleted once it has been retired
+    that long: replicas on shared storage may still be reading the commit that listed it."""
     parent = index_dir / SEGMENTS
     if not parent.is_dir():
         return []
     removed = []
+    now = time.time()
     for child in parent.iterdir():
-        if child.name not in keep:
-            shutil.rmtree(child, ignore_errors=True)
-            removed.append(child.name)
+        if child.name in keep:
+            continue
+        if grace_s > 0 and not child.name.startswith(".tmp-"):  # a crashed write was never listed
+            marker = child / RETIRED
+            try:
+                if now - marker.stat().st_mtime < grace_s:
+                    continue
+            except FileNotFoundError:
+                marker.touch()
+                continue
+        shutil.rmtree(child, ignore_errors=True)
+        removed.append(child.name)
     return removed
 
 

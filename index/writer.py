@@ -80,6 +80,7 @@ class IndexWriter:
         ann: AnnConfig | None = None,
         progress: bool = False,
         ingest: Ingest | None = None,
+        retire_grace_s: float = 0.0,
     ) -> None:
         self.index_dir = Path(index_dir)
         self.embedder = embedder
@@ -90,6 +91,7 @@ class IndexWriter:
         self.max_segments = max_segments
         self.ann = ann or AnnConfig()  # segments written large enough get an approximate index
         self.progress = progress
+        self.retire_grace_s = retire_grace_s  # keep unreferenced segments this long (replicas)
         # Where chunking and embedding run: here by default, or on a cluster (index.ray_ingest).
         self.ingest = ingest or LocalIngest(embedder, Chunker(embedder.tokenizer, self.chunker_config))
 
@@ -290,7 +292,7 @@ class IndexWriter:
         return merged_manifest
 
     def _cleanup(self, manifest: Manifest) -> None:
-        removed = remove_unreferenced(self.index_dir, {s.name for s in manifest.segments})
+        removed = remove_unreferenced(self.index_dir, {s.name for s in manifest.segments}, self.retire_grace_s)
         if removed:
             log.debug("removed %d unreferenced segment folders", len(removed))
 

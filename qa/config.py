@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(32, gt=0, description="Texts per embedding batch")
     chunk_overlap: int = Field(1, ge=0, description="Sentences shared by consecutive chunks")
     batch_articles: int = Field(256, gt=0, description="Articles per segment and commit while indexing")
+    retire_grace_s: float = Field(
+        0.0,
+        ge=0,
+        description="Seconds a segment no commit refers to is kept before it is deleted, for replicas on "
+        "shared storage still reading an older commit; 0: deleted at once",
+    )
     ray_address: str = Field(
         "",
         description="`qa index` chunks and embeds on this Ray cluster ('local': a Ray instance started "

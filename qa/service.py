@@ -218,6 +218,7 @@ def build_writer(
         ann=settings.ann_config(),
         progress=progress,
         ingest=ingest,
+        retire_grace_s=settings.retire_grace_s,
     )
 
 

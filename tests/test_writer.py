@@ -200,3 +200,28 @@ def test_changing_the_chunker_re_chunks_without_re_embedding_same_texts(
     assert [a.id for a in result.plan.changed] == ["a"]
     assert result.chunks_embedded == 0
     assert json.loads((tmp_path / "ix" / "manifest.json").read_text())["chunker"]["overlap"] == 0
+
+
+def test_a_retired_segment_is_kept_for_the_grace_period_then_removed(
+    settings: Settings, write_article: WriteArticle
+) -> None:
+    import os
+
+    from index.segments import RETIRED, SEGMENTS
+
+    graced = settings.model_copy(update={"retire_grace_s": 60.0})
+    write_article("a.md", "Apples are grown in orchards.")
+    reconcile(graced, HashingEmbedder(), rebuild=False)
+    first = {s.name for s in read_manifest(settings.index_dir).segments}
+    reconcile(graced, HashingEmbedder(), rebuild=True)  # a new segment replaces the old one
+    folders = {p.name for p in (settings.index_dir / SEGMENTS).iterdir()}
+    assert first <= folders and first.isdisjoint(s.name for s in read_manifest(settings.index_dir).segments)
+    (old,) = first
+    marker = settings.index_dir / SEGMENTS / old / RETIRED
+    assert marker.exists()  # retired, still readable by a replica on the previous commit
+
+    reconcile(graced, HashingEmbedder())
+    assert (settings.index_dir / SEGMENTS / old).is_dir()  # within the grace period
+    os.utime(marker, (marker.stat().st_atime - 61, marker.stat().st_mtime - 61))
+    reconcile(graced, HashingEmbedder())
+    assert not (settings.index_dir / SEGMENTS / old).exists()
