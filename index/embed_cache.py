@@ -1,4 +1,4 @@
-"""A persistent embedding cache keyed by model and text hash (SQLite), wrapping any Embedder.
+"""A persistent embedding cache keyed by model, backend and text hash (SQLite), wrapping any Embedder.
 
 Evaluation re-indexes the same documents and asks the same questions run after run; with the
 cache a re-run embeds nothing, and the model (torch) is never even loaded.
@@ -21,6 +21,8 @@ class CachedEmbedder:
     def __init__(self, inner: Embedder, path: Path) -> None:
         self.inner = inner
         self.name = inner.name
+        # The same model run by another backend or precision gives slightly different vectors.
+        self._variant = f"{type(inner).__name__}/{getattr(inner, 'precision', '')}"
         self.max_tokens = inner.max_tokens
         self.special_tokens = inner.special_tokens
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -40,7 +42,7 @@ class CachedEmbedder:
         return self.inner.tokenizer
 
     def _key(self, text: str) -> str:
-        return hashlib.sha256(f"{self.name}\0{text}".encode()).hexdigest()
+        return hashlib.sha256(f"{self.name}\0{self._variant}\0{text}".encode()).hexdigest()
 
     def embed_documents(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         keys = [self._key(t) for t in texts]
