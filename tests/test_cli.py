@@ -134,3 +134,15 @@ def test_busy_writer_exits_75(capsys: pytest.CaptureFixture[str], write_article:
 def test_bad_search_arguments(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
     code, _, err = run(capsys, *argv)
     assert code == 1 and err.startswith("qa: ")
+
+
+def test_index_on_ray_without_ray_installed_says_how_to_get_it_and_writes_nothing(
+    capsys: pytest.CaptureFixture[str], write_article: WriteArticle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    write_article("a.md", "Text.")
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    code, _, err = run(capsys, "index", "--ray", "local")
+    assert code == 1 and "pip install" in err and "[ray]" in err
+    assert not (tmp_path / "index" / "manifest.json").exists()
