@@ -46,7 +46,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def get_service(request: Request) -> QAService:
+async def get_service(request: Request) -> QAService:
+    """Async on purpose: a sync dependency would cost each request a trip through the thread pool."""
     service: QAService = request.app.state.service
     return service
 
@@ -119,24 +120,30 @@ def create_app(settings: Settings, service_factory: Callable[[Settings], QAServi
     def page() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
+    # /search and /ask return the JSON of what QAService built at once: `response_model` documents
+    # its shape in the OpenAPI schema without re-validating and re-serialising it. (The admin
+    # routes keep validation: their data come from the write side.)
+
     @app.post("/search", response_model=SearchResponse, tags=["search"])
-    def search(body: SearchRequest, svc: Service) -> dict[str, object]:
+    def search(body: SearchRequest, svc: Service) -> JSONResponse:
         """Cited passages that best match the query; filters apply before the top-k cut."""
         query = text_limit(body.query, "query")
-        return svc.search(query, body.top_k, _filters(body.filters)).to_json()
+        return JSONResponse(svc.search(query, body.top_k, _filters(body.filters)).to_json())
 
     @app.get("/search", response_model=SearchResponse, tags=["search"])
     def search_get(
         svc: Service,
         q: Annotated[str, Query(min_length=1, description="Question or search words")],
         top_k: Annotated[int, Query(ge=1, le=50)] = 5,
-    ) -> dict[str, object]:
-        return svc.search(text_limit(q, "q"), top_k).to_json()
+    ) -> JSONResponse:
+        return JSONResponse(svc.search(text_limit(q, "q"), top_k).to_json())
 
     @app.post("/ask", response_model=AskResponse, tags=["search"])
-    def ask(body: AskRequest, svc: Service) -> dict[str, object]:
+    def ask(body: AskRequest, svc: Service) -> JSONResponse:
         """An extractive answer: 1-3 verbatim sentences with citation numbers, or null."""
-        return svc.ask(text_limit(body.question, "question"), body.top_k, _filters(body.filters)).to_json()
+        return JSONResponse(
+            svc.ask(text_limit(body.question, "question"), body.top_k, _filters(body.filters)).to_json()
+        )
 
     @app.post("/articles", response_model=WriteResponse, dependencies=[Admin], tags=["admin"])
     def add_article(body: ArticleIn, svc: Service) -> dict[str, object]:

@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.lexical import tokenize
-
 if TYPE_CHECKING:
     from qa.reader import LoadedSegment
 
@@ -40,10 +38,10 @@ class BM25:
         d = self.df.get(term, 0)
         return float(np.log(1.0 + (self.n - d + 0.5) / (d + 0.5)))
 
-    def scores(self, seg: LoadedSegment, query: str) -> np.ndarray:
-        """BM25 score of every row of the segment (deleted rows too: callers mask them)."""
+    def scores(self, seg: LoadedSegment, terms: list[str]) -> np.ndarray:
+        """BM25 score of every row of the segment for the query's `terms` (from
+        `index.lexical.tokenize`), deleted rows too: callers mask them."""
         out = np.zeros(len(seg.doc_len), dtype=np.float32)
-        terms = tokenize([query])[0]
         norm = self.k1 * (1.0 - self.b + self.b * seg.doc_len / self.avg_len)
         for term in terms:
             j = seg.term_ids.get(term)

@@ -7,21 +7,25 @@ re-uses the rest; a query holds on to the Snapshot it started with, whatever is 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache, partial
 from pathlib import Path
 
 import numpy as np
 
 from index.ann import ANN_FILE
 from index.errors import CorruptIndex
+from index.lexical import tokenize
 from index.manifest import Manifest, read_manifest
 from index.segments import ChunkRow, Segment, read_segment, segment_dir
+from index.sentences import split_sentences
 from qa.ann_search import AnnIndex, AnnParams
 from qa.bm25 import BM25
 
 log = logging.getLogger(__name__)
+SENTENCE_CACHE_ROWS = 20_000  # rows of a segment whose sentence terms are kept (about 2.5 KB a row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,9 @@ class LoadedSegment:
         self.term_columns = counts.tocsc()
         self.term_ids = {t: j for j, t in enumerate(segment.terms.vocab)}
         self.doc_len = np.asarray(counts.sum(axis=1), dtype=np.float32).ravel()
+        # Rows never change: each row's sentences are split and tokenised once, when first reranked.
+        # (The cache holds the rows, not self: no reference cycle keeps a dropped segment alive.)
+        self.sentence_terms = lru_cache(maxsize=SENTENCE_CACHE_ROWS)(partial(_sentence_terms, segment.rows))
 
     @classmethod
     def load(cls, index_dir: Path, name: str, ann: AnnParams | None = None) -> LoadedSegment:
@@ -128,6 +135,14 @@ class LoadedSegment:
         return mask
 
 
+def _sentence_terms(rows: list[ChunkRow], i: int) -> tuple[tuple[str, ...], ...]:
+    """The distinct BM25 terms of each sentence of row i's passage, in order of first use
+    (interned: rows share the strings)."""
+    text = rows[i].text
+    sentences = tokenize([text[a:b] for a, b in split_sentences(text)])
+    return tuple(tuple(sys.intern(t) for t in dict.fromkeys(terms)) for terms in sentences)
+
+
 class Snapshot:
     """One commit: its segments and which of their rows are live."""
 
@@ -164,7 +179,7 @@ class Snapshot:
         """The k best live chunks passing `filters` by inner product: exact search, or for large
         segments approximate search re-scored exactly (qa/ann_search.py). Filters restrict the
         search itself, so they never cost hits."""
-        hits: list[Hit] = []
+        found: list[tuple[LoadedSegment, np.ndarray, np.ndarray]] = []
         for seg in self.segments:
             allowed = self.allowed(seg, filters)
             n = int(allowed.sum())
@@ -176,32 +191,43 @@ class Snapshot:
                 if bitmap is None:
                     bitmap = np.packbits(allowed, bitorder="little")
             scores, idx = seg.search(query, k, allowed, n, bitmap)
-            hits.extend(seg.hit(int(i), float(s)) for s, i in zip(scores, idx, strict=True))
-        return _top(hits, k)
+            found.append((seg, scores, idx))
+        return _top(found, k)
 
     def lexical(
         self, query: str, k: int, filters: Filters | None = None, scores: dict[LoadedSegment, np.ndarray] | None = None
     ) -> list[Hit]:
         """The k best live chunks passing `filters` by BM25 over this commit's live rows
         (`scores`: from `lexical_scores`, when the caller has them already)."""
-        hits: list[Hit] = []
+        found: list[tuple[LoadedSegment, np.ndarray, np.ndarray]] = []
         for seg, bm25 in (scores or self.lexical_scores(query)).items():
             candidates = np.flatnonzero(self.allowed(seg, filters) & (bm25 > 0))
             if len(candidates) > k:
                 candidates = candidates[np.argpartition(-bm25[candidates], k - 1)[:k]]
-            hits.extend(seg.hit(int(i), float(bm25[i])) for i in candidates)
-        return _top(hits, k)
+            found.append((seg, bm25[candidates], candidates))
+        return _top(found, k)
 
     def lexical_scores(self, query: str) -> dict[LoadedSegment, np.ndarray]:
         """BM25 score of every row of every segment (callers mask deleted rows)."""
-        return {seg: self.bm25.scores(seg, query) for seg in self.segments}
+        terms = tokenize([query])[0]
+        return {seg: self.bm25.scores(seg, terms) for seg in self.segments}
 
     @cached_property
     def bm25(self) -> BM25:
         return BM25(self.segments, self.live)
 
 
-def _top(hits: list[Hit], k: int) -> list[Hit]:
+def _top(found: list[tuple[LoadedSegment, np.ndarray, np.ndarray]], k: int) -> list[Hit]:
+    """The k best of the (segment, scores, rows) found, by score, then article id and start. Hits
+    are made only for rows scoring at least the k-th best score: the others cannot make the cut."""
+    if not found:
+        return []
+    scores = np.concatenate([s for _, s, _ in found])
+    floor = np.partition(scores, len(scores) - k)[len(scores) - k] if len(scores) > k else -np.inf
+    hits: list[Hit] = []
+    for seg, seg_scores, rows in found:
+        keep = seg_scores >= floor
+        hits.extend(seg.hit(i, s) for s, i in zip(seg_scores[keep].tolist(), rows[keep].tolist(), strict=True))
     hits.sort(key=lambda h: (-h.score, h.row.article_id, h.row.start))
     return hits[:k]
 

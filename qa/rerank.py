@@ -17,7 +17,6 @@ import numpy as np
 
 from index.errors import IndexStoreError
 from index.lexical import tokenize
-from index.sentences import split_sentences
 
 if TYPE_CHECKING:
     from qa.bm25 import BM25
@@ -37,14 +36,16 @@ class SentenceMatch:
         top = hits[: self.depth]
         if not terms or len(top) < 2 or self.weight <= 0:
             return hits
-        spans = [split_sentences(h.row.text) for h in top]
-        tokens = tokenize([h.row.text[a:b] for h, ss in zip(top, spans, strict=True) for a, b in ss])
         idf = {t: self.bm25.idf(t) for t in terms}
-        best, i = np.zeros(len(top)), 0
-        for n, ss in enumerate(spans):
-            for sentence in tokens[i : i + len(ss)]:
-                best[n] = max(best[n], sum(idf[t] for t in terms.intersection(sentence)))
-            i += len(ss)
+        best = np.array(
+            [
+                max(
+                    (sum(idf[t] for t in terms.intersection(s)) for s in h.segment.sentence_terms(h.index)),
+                    default=0.0,
+                )
+                for h in top
+            ]
+        )
         if best.max() <= 0:
             return hits
         scores = np.array([h.score for h in top])

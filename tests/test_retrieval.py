@@ -50,6 +50,35 @@ def test_bm25_scores_equal_bm25s(settings: Settings, write_article: WriteArticle
         assert ours[name] == pytest.approx(score, rel=1e-5)
 
 
+def test_tokenize_equals_bm25s() -> None:
+    texts = [
+        "The Fed's rate-cut: 3 cuts in 2026, said Powell (again)!",
+        "ÉCOLE Straße İstanbul ﬁnance naïve café x_y __init__ 日本語 ٣٤ ½",
+        "a I it's THE and",
+        "",
+        "running runs ran; Generously generous generosity",
+    ]
+    stemmer = __import__("Stemmer").Stemmer("english")
+    expected = bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, return_ids=False, show_progress=False)
+    assert tokenize(texts) == [list(t) for t in expected]
+
+
+def test_ties_at_the_cut_are_broken_by_article_across_segments(settings: Settings, write_article: WriteArticle) -> None:
+    text = "Harbour tolls rose again in March."
+    for name in ("b1", "a1"):
+        write_article(f"{name}.md", text, title="Tolls")
+    build_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir)
+    for name in ("b2", "a2"):
+        write_article(f"{name}.md", text, title="Tolls")
+    write_article("other.md", "Ferries stopped in the harbour.", title="Ferries")
+    build_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir)
+    snap = IndexReader(settings.index_dir).refresh()
+    assert len(snap.segments) == 2
+    assert [h.row.article_id for h in snap.lexical("harbour tolls", 3)] == ["a1", "a2", "b1"]
+    vector = HashingEmbedder().embed_query(lexical_text("Tolls", text))
+    assert [h.row.article_id for h in snap.dense(vector, 3)] == ["a1", "a2", "b1"]
+
+
 def test_bm25_statistics_ignore_deleted_rows(settings: Settings, write_article: WriteArticle, corpus_dir: Path) -> None:
     index_docs(settings, DOCS, write_article)
     (corpus_dir / "fed.md").unlink()
