@@ -41,7 +41,8 @@ from qa.service import build_writer, embedder_for
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bbc_news" / "articles.jsonl"
 QA = Path(sys.executable).with_name("qa")
-RATIO_TARGET = 0.90
+RATIO_TARGET = 0.90  # the pipeline costs little over bare embedding
+FAST_TARGET = 1.30  # with the default (ONNX) backend, against the PyTorch reference
 RECONCILE_TARGET_S = 2.0
 
 
@@ -177,7 +178,10 @@ def main() -> int:
 
     pipe_rate, bare_rate = chunks / full_wall, len(texts) / bare_s
     ratio = pipe_rate / bare_rate
-    ratio_note = f"target >= {RATIO_TARGET:.2f}: {verdict(ratio >= RATIO_TARGET)}"
+    ratio_note = (
+        f"target >= {RATIO_TARGET:.2f}: {verdict(ratio >= RATIO_TARGET)}; "
+        f"default backend target >= {FAST_TARGET:.2f}: {verdict(ratio >= FAST_TARGET)}"
+    )
     inproc_note = f"target <= {RECONCILE_TARGET_S:.0f} s: {verdict(inproc_s <= RECONCILE_TARGET_S)}"
     rows = [
         ("full qa index wall", f"{full_wall:.1f} s", f"{chunks} chunks, {pipe_rate:.1f} chunks/s"),
