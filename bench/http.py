@@ -2,8 +2,8 @@
 
 Builds the index once in --workdir (default .qa-bench/bbc, reused by later runs), starts a real
 `qa serve` process on a free port, and prints p50/p99 latency and requests/s of POST /search and
-POST /ask at concurrency 1 and 8. Targets on a 2-core machine: /search p50 <= 40 ms and
-p99 <= 100 ms at concurrency 1.
+POST /ask at concurrency 1 and 8. Targets on a 2-core machine: /search p50 <= 15 ms and
+p99 <= 40 ms at concurrency 1 with the default backend.
 
     .venv/bin/python bench/http.py [--requests 200] [--workdir .qa-bench/bbc]
 """
