@@ -27,7 +27,7 @@ from pathlib import Path
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bbc_news" / "articles.jsonl"
 QA = Path(sys.executable).with_name("qa")
-INGEST_LINE = re.compile(r"into (\d+) chunks in ([\d.]+) s \(([\d.]+) chunks/s, (\d+) workers\)")
+INGEST_LINE = re.compile(r"into (\d+) chunks in ([\d.]+) s \(([\d.]+) chunks/s, (\d+) workers?\)")
 READY_LINE = re.compile(r"Ray workers ready in ([\d.]+) s")
 
 

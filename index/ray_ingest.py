@@ -130,7 +130,10 @@ class RayIngest:
                 try:
                     ray.init(address=self.address, log_to_driver=False, logging_level=logging.WARNING)
                 except (ConnectionError, ValueError, RuntimeError) as e:
-                    raise IndexStoreError(f"cannot connect to the Ray cluster at {self.address!r}: {e}") from e
+                    raise IndexStoreError(
+                        f"cannot connect to the Ray cluster at {self.address!r}: {e} (a cluster with token "
+                        "authentication needs RAY_AUTH_MODE=token and its token here too)"
+                    ) from e
             self._started_ray = True
         if not self.requested:
             cpus = int(ray.cluster_resources().get("CPU", 1))

@@ -206,7 +206,7 @@ class IndexWriter:
 
         batches = [todo[i : i + self.batch_articles] for i in range(0, len(todo), self.batch_articles)]
         segments = list(manifest.segments)
-        progress = _Progress(len(todo), self.ingest.workers, bar=self.progress)
+        progress = _Progress(len(todo), self.ingest, bar=self.progress)
         done = self.ingest.run(batches, stored, progress.update)
         for n, batch in enumerate(batches or [[]], start=1):
             if batch:
@@ -300,9 +300,9 @@ class IndexWriter:
 class _Progress:
     """Articles done, chunks made, chunks/s and workers: a bar on a terminal, a log line at the end."""
 
-    def __init__(self, articles: int, workers: int, *, bar: bool) -> None:
+    def __init__(self, articles: int, ingest: Ingest, *, bar: bool) -> None:
         self.articles = articles
-        self.workers = workers
+        self.ingest = ingest  # its worker count is known once it has started
         self.chunks = 0
         self.started = time.perf_counter()
         self.bar: Any = None
@@ -314,8 +314,13 @@ class _Progress:
     def update(self, articles: int, chunks: int) -> None:
         self.chunks += chunks
         if self.bar is not None:
-            self.bar.set_postfix_str(f"{self.chunks} chunks, {self.rate:.1f} chunks/s, {self.workers} workers")
+            self.bar.set_postfix_str(f"{self.chunks} chunks, {self.rate:.1f} chunks/s, {self.worker_count}")
             self.bar.update(articles)
+
+    @property
+    def worker_count(self) -> str:
+        n = self.ingest.workers
+        return f"{n} worker{'' if n == 1 else 's'}"
 
     @property
     def rate(self) -> float:
@@ -326,12 +331,12 @@ class _Progress:
             self.bar.close()
         if self.articles:
             log.info(
-                "chunked and embedded %d articles into %d chunks in %.1f s (%.1f chunks/s, %d workers)",
+                "chunked and embedded %d articles into %d chunks in %.1f s (%.1f chunks/s, %s)",
                 self.articles,
                 self.chunks,
                 time.perf_counter() - self.started,
                 self.rate,
-                self.workers,
+                self.worker_count,
             )
 
 
