@@ -83,17 +83,18 @@ class RayIngest:
     def run(self, batches: list[list[Article]], known: Collection[str], progress: ProgressFn) -> Iterator[Embedded]:
         if not batches:
             return
-        started = time.perf_counter()
         ray = self._connect()
         from ray.util import ActorPool
 
+        if not self._actors:  # started once, kept for later runs of this writer
+            started = time.perf_counter()
+            worker = ray.remote(IngestWorker).options(
+                num_cpus=self.cpus_per_worker, max_restarts=RETRIES, max_task_retries=RETRIES
+            )
+            self._actors = [worker.remote(self.load, self.chunker) for _ in range(self.workers)]
+            ray.get([actor.pid.remote() for actor in self._actors])  # each has loaded its model
+            log.info("%d Ray workers ready in %.1f s", self.workers, time.perf_counter() - started)
         known_ref = ray.put(frozenset(known))
-        worker = ray.remote(IngestWorker).options(
-            num_cpus=self.cpus_per_worker, max_restarts=RETRIES, max_task_retries=RETRIES
-        )
-        self._actors = [worker.remote(self.load, self.chunker) for _ in range(self.workers)]
-        ray.get([actor.pid.remote() for actor in self._actors])  # each has loaded its model
-        log.info("%d Ray workers ready in %.1f s", self.workers, time.perf_counter() - started)
         tasks = [
             (b, batch[i : i + self.task_articles])
             for b, batch in enumerate(batches)
@@ -135,7 +136,7 @@ class RayIngest:
                         "authentication needs RAY_AUTH_MODE=token and its token here too)"
                     ) from e
             self._started_ray = True
-        if not self.requested:
+        if not self.requested and not self._actors:
             cpus = int(ray.cluster_resources().get("CPU", 1))
             self.workers = max(1, cpus // self.cpus_per_worker)
         return ray
