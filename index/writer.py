@@ -211,7 +211,7 @@ class IndexWriter:
         for n, batch in enumerate(batches or [[]], start=1):
             if batch:
                 result = next(done)
-                rows, vectors = stored.vectors_for(result)
+                rows, vectors = result.rows, stored.vectors_for(result)
                 embedded += len(result.new)
                 name = write_segment(self.index_dir, rows, vectors, [a.meta() for a in batch], self.ann)
                 segments.append(SegmentEntry(name, len(rows)))
@@ -371,11 +371,10 @@ class _VectorStore:
     def __len__(self) -> int:
         return len(self._fresh) + sum(1 for h in self._where if h not in self._fresh)
 
-    def vectors_for(self, done: Embedded) -> tuple[list[ChunkRow], np.ndarray]:
-        """The rows of `done` and a vector for each: fresh ones kept for later batches."""
+    def vectors_for(self, done: Embedded) -> np.ndarray:
+        """A vector for each row of `done`; its fresh vectors are kept for later batches."""
         self._fresh.update(done.new)
-        vectors = np.stack([self._vector(r.embed_hash) for r in done.rows]).astype(np.float32, copy=False)
-        return done.rows, vectors
+        return np.stack([self._vector(r.embed_hash) for r in done.rows]).astype(np.float32, copy=False)
 
     def _vector(self, h: str) -> np.ndarray:
         if h in self._fresh:
