@@ -92,7 +92,10 @@ class RayIngest:
                 num_cpus=self.cpus_per_worker, max_restarts=RETRIES, max_task_retries=RETRIES
             )
             self._actors = [worker.remote(self.load, self.chunker) for _ in range(self.workers)]
-            ray.get([actor.pid.remote() for actor in self._actors])  # each has loaded its model
+            try:
+                ray.get([actor.pid.remote() for actor in self._actors])  # each has loaded its model
+            except ray.exceptions.RayError as e:
+                raise _failure(e) from e
             log.info("%d Ray workers ready in %.1f s", self.workers, time.perf_counter() - started)
         known_ref = ray.put(frozenset(known))
         tasks = [
@@ -159,7 +162,14 @@ def _reported(results: Iterator[Embedded], ray: Any) -> Iterator[Embedded]:
     try:
         yield from results
     except ray.exceptions.RayError as e:
-        raise IndexStoreError(
-            f"Ray ingest failed (after up to {RETRIES} retries): {e}. Batches committed before it are kept; "
-            "run `qa index` again to finish"
-        ) from e
+        raise _failure(e) from e
+
+
+def _failure(e: Exception) -> IndexStoreError:
+    """The error to show: Ray's message ends with the worker's own exception, after its traceback."""
+    log.debug("Ray ingest failed: %s", e)
+    cause = [line.strip() for line in str(e).splitlines() if line.strip()][-1:] or [type(e).__name__]
+    return IndexStoreError(
+        f"Ray ingest failed (after up to {RETRIES} retries): {cause[0]}. Batches committed before it are "
+        "kept; run `qa index` again to finish"
+    )

@@ -208,3 +208,25 @@ def test_a_driver_killed_before_its_commit_leaves_the_previous_commit_serving(tm
     assert read_manifest(index_dir).version == before.version  # nothing changed: nothing committed
     leftovers = {p.name for p in (index_dir / "segments").iterdir()} - {s.name for s in after.segments}
     assert not leftovers, f"segments of the killed run were not cleaned up: {leftovers}"
+
+
+class BrokenModel(HashingEmbedder):
+    """A model that cannot be loaded on the workers (a missing file, say)."""
+
+    def __init__(self) -> None:
+        raise OSError("model file not found on this node")
+
+
+def test_a_worker_that_cannot_start_is_a_clear_error_and_nothing_is_committed(
+    tmp_path: Path, ray_cluster: None
+) -> None:
+    from index.errors import IndexStoreError
+
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    corpus = build_corpus(tmp_path / "corpus", generated=5)
+    ingest = RayIngest("local", BrokenModel, ChunkerConfig(), workers=1)
+    writer = IndexWriter(tmp_path / "ray", HashingEmbedder(), ChunkerConfig(), ingest=ingest)
+    with pytest.raises(IndexStoreError, match=r"Ray ingest failed.*model file not found"):
+        writer.reconcile(corpus)
+    writer.close()
+    assert not (tmp_path / "ray" / "manifest.json").exists()
