@@ -83,11 +83,11 @@ class RayIngest:
     def run(self, batches: list[list[Article]], known: Collection[str], progress: ProgressFn) -> Iterator[Embedded]:
         if not batches:
             return
+        started = time.perf_counter()
         ray = self._connect()
         from ray.util import ActorPool
 
         if not self._actors:  # started once, kept for later runs of this writer
-            started = time.perf_counter()
             worker = ray.remote(IngestWorker).options(
                 num_cpus=self.cpus_per_worker, max_restarts=RETRIES, max_task_retries=RETRIES
             )
