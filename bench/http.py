@@ -11,11 +11,7 @@ p99 <= 40 ms at concurrency 1 with the default backend.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,8 +22,8 @@ sys.path[:1] = [str(REPO)]  # not bench/: bench/index.py would shadow the `index
 
 import httpx
 
-DATA = REPO.parent / "shared" / "data" / "bbc_news" / "articles.jsonl"
-QA = Path(sys.executable).with_name("qa")
+from bench.serving import BBC, bbc_index, qa_env, served
+
 QUESTIONS = [
     "What happened to Time Warner profits?",
     "Why did the dollar fall against the euro?",
@@ -53,38 +49,17 @@ def main() -> int:
     p.add_argument("--workdir", type=Path, default=REPO / ".qa-bench" / "bbc")
     p.add_argument("--requests", type=int, default=200, help="requests per route and concurrency")
     args = p.parse_args()
-    if not DATA.is_file():
-        print(f"BBC data not found at {DATA}: nothing to measure")
+    if not BBC.is_file():
+        print(f"BBC data not found at {BBC}: nothing to measure")
         return 2
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-        "QA_CORPUS_DIR": str(args.workdir / "corpus"),
-        "QA_INDEX_DIR": str(args.workdir / "index"),
-        "QA_MAX_ARTICLE_BYTES": str(DATA.stat().st_size * 2),
-    }
-    (args.workdir / "corpus").mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(DATA, args.workdir / "corpus" / "articles.jsonl")  # the layout bench/index.py leaves
-    t0 = time.perf_counter()
-    subprocess.run([str(QA), "index", "--quiet"], env=env, check=True)
-    print(f"index ready in {time.perf_counter() - t0:.1f} s (built once, then reused)")
-
-    port = _free_port()
-    server = subprocess.Popen([str(QA), "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        started = time.perf_counter()
-        _wait_ready(base, server)
-        print(f"server start to /ready: {time.perf_counter() - started:.1f} s")
+    env = bbc_index(args.workdir, qa_env(keep_qa=True))  # QA_* apply: QA_EMBED_BACKEND=onnx for fp32
+    with served(env) as server:
+        print(f"server start to /ready: {server.ready_s:.1f} s")
         print(f"\n{'route':<8}{'conc':>5}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>8}{'errors':>8}")
         for route, key in (("/search", "query"), ("/ask", "question")):
             for concurrency in (1, 8):
-                p50, p99, rps, errors = _load(base, route, key, concurrency, args.requests)
+                p50, p99, rps, errors = _load(server.url, route, key, concurrency, args.requests)
                 print(f"{route:<8}{concurrency:>5}{p50:>9.1f}{p99:>9.1f}{rps:>8.1f}{errors:>8}")
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
     return 0
 
 
@@ -105,26 +80,6 @@ def _load(base: str, route: str, key: str, concurrency: int, n: int) -> tuple[fl
     latencies = sorted(ms for ms, _ in results)
     p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
     return statistics.median(latencies), p99, n / wall, sum(not ok for _, ok in results)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_ready(base: str, server: subprocess.Popen[bytes], timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit("qa serve exited before it was ready")
-        try:
-            if httpx.get(base + "/ready", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("qa serve was not ready in time")
 
 
 if __name__ == "__main__":

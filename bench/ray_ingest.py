@@ -25,8 +25,11 @@ import tempfile
 import time
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bbc_news" / "articles.jsonl"
-QA = Path(sys.executable).with_name("qa")
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:1] = [str(REPO)]  # not bench/: bench/http.py would shadow the `http` module Ray imports
+
+from bench.serving import BBC, QA, qa_env
+
 INGEST_LINE = re.compile(r"into (\d+) chunks in ([\d.]+) s \(([\d.]+) chunks/s, (\d+) workers?\)")
 READY_LINE = re.compile(r"Ray workers ready in ([\d.]+) s")
 
@@ -41,15 +44,14 @@ def parse_args() -> argparse.Namespace:
 
 def write_corpus(folder: Path, n: int, skip: int = 0) -> int:
     folder.mkdir(parents=True)
-    lines = DATA.read_text(encoding="utf-8").splitlines()[skip : skip + n]
+    lines = BBC.read_text(encoding="utf-8").splitlines()[skip : skip + n]
     (folder / "bbc.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return len(lines)
 
 
 def qa_index(corpus: Path, index_dir: Path, models: Path, *ray: str) -> dict[str, float]:
     """One `qa index` run: wall clock, chunks, and the ingest line the writer logs."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-    env |= {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "QA_MODEL_CACHE_DIR": str(models)}
+    env = qa_env(QA_MODEL_CACHE_DIR=str(models))
     cmd = [str(QA), "index", "--corpus", str(corpus), "--index-dir", str(index_dir), *ray]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, env=env, cwd=corpus.parent, capture_output=True, text=True, check=False)
@@ -72,8 +74,8 @@ def qa_index(corpus: Path, index_dir: Path, models: Path, *ray: str) -> dict[str
 
 def main() -> None:
     args = parse_args()
-    if not DATA.is_file():
-        sys.exit(f"the BBC News data is not at {DATA}: this benchmark needs ../shared/data beside the checkout")
+    if not BBC.is_file():
+        sys.exit(f"the BBC News data is not at {BBC}: this benchmark needs ../shared/data beside the checkout")
     if importlib.util.find_spec("ray") is None:
         sys.exit("Ray is not installed: pip install -e '.[ray]'")
     work = args.workdir.resolve() if args.workdir else Path(tempfile.mkdtemp(prefix="bench-ray-"))

@@ -21,8 +21,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,15 +30,13 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:1] = [str(REPO)]  # not bench/: bench/index.py would shadow the `index` package
 
+from bench.serving import BBC, bbc_index, qa_env, served
 from index.ann import AnnConfig
 from index.manifest import ArticleEntry, Manifest, SegmentEntry, commit_manifest, read_manifest
 from index.segments import ChunkRow, read_segment, write_segment
 
-SHARED = REPO.parent / "shared" / "data"
-BBC = SHARED / "bbc_news" / "articles.jsonl"
-SQUAD_QUERIES = SHARED / "squad_v1.1_dev" / "beir" / "queries.jsonl"
+SQUAD_QUERIES = REPO.parent / "shared" / "data" / "squad_v1.1_dev" / "beir" / "queries.jsonl"
 WORK = REPO / ".qa-bench"
-QA = Path(sys.executable).with_name("qa")
 SEGMENT_ROWS = 250_000
 
 
@@ -55,10 +51,8 @@ def parse_args() -> argparse.Namespace:
 MODELS = WORK / ".qa-models"  # one ONNX export for every size, made before any timing
 
 
-def qa_env(index_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-    env |= {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "QA_MODEL_CACHE_DIR": str(MODELS)}
-    return env | {"QA_INDEX_DIR": str(index_dir)}
+def env_for(index_dir: Path) -> dict[str, str]:
+    return qa_env(QA_MODEL_CACHE_DIR=str(MODELS), QA_INDEX_DIR=str(index_dir))
 
 
 def export_model() -> None:
@@ -68,19 +62,6 @@ def export_model() -> None:
     from qa.service import embedder_for
 
     embedder_for(Settings(_env_file=None, model_cache_dir=MODELS)).embed_query("warm up")
-
-
-def source_index() -> Path:
-    """The BBC index of bench/http.py, built the same way if it is not there yet."""
-    work = WORK / "bbc"
-    if not (work / "index" / "manifest.json").is_file():
-        (work / "corpus").mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(BBC, work / "corpus" / "articles.jsonl")
-        env = qa_env(work / "index") | {"QA_CORPUS_DIR": str(work / "corpus")}
-        env["QA_MAX_ARTICLE_BYTES"] = str(BBC.stat().st_size * 2)
-        print("building the BBC index (bench/http.py's) ...", flush=True)
-        subprocess.run([str(QA), "index", "--quiet"], env=env, check=True)
-    return work / "index"
 
 
 def build(target: Path, source: Path, n: int, noise: float) -> None:
@@ -135,26 +116,10 @@ def questions(n: int) -> list[str]:
 def serve(index_dir: Path, queries: list[str]) -> dict[str, float]:
     import httpx
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    started = time.perf_counter()
-    server = subprocess.Popen([str(QA), "serve", "--port", str(port)], env=qa_env(index_dir), stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        while True:
-            if server.poll() is not None:
-                sys.exit(f"qa serve exited with {server.returncode}")
-            try:
-                if httpx.get(f"{base}/ready", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        ready_s = time.perf_counter() - started
-        rss_ready = rss_mib(server.pid)
+    with served(env_for(index_dir)) as server:
+        rss_ready = rss_mib(server.process.pid)
         times = []
-        with httpx.Client(base_url=base, timeout=60) as http:
+        with httpx.Client(base_url=server.url, timeout=60) as http:
             for i, q in enumerate(queries):
                 t = time.perf_counter()
                 r = http.post("/search", json={"query": q, "top_k": 5})
@@ -164,15 +129,12 @@ def serve(index_dir: Path, queries: list[str]) -> dict[str, float]:
                     times.append((time.perf_counter() - t) * 1000)
         ms = np.array(times)
         return {
-            "ready_s": ready_s,
+            "ready_s": server.ready_s,
             "rss_ready": rss_ready,
-            "rss_after": rss_mib(server.pid),
+            "rss_after": rss_mib(server.process.pid),
             "p50": float(np.percentile(ms, 50)),
             "p99": float(np.percentile(ms, 99)),
         }
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
 
 
 def rss_mib(pid: int) -> float:
@@ -187,7 +149,7 @@ def main() -> int:
     if not BBC.is_file():
         print(f"BBC data not found at {BBC}: nothing to measure")
         return 2
-    source = source_index()
+    source = Path(bbc_index(WORK / "bbc", env_for(WORK / "bbc" / "index"))["QA_INDEX_DIR"])  # bench/http.py's
     export_model()
     queries = questions(args.requests)
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")

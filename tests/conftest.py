@@ -11,9 +11,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from index.embedding import HashingEmbedder
+from index.manifest import Manifest, read_manifest
+from index.segments import ChunkRow, read_segment
 from qa.config import Settings
 from qa.service import QAService, build_writer
 
@@ -27,6 +30,15 @@ needs_shared_data = pytest.mark.skipif(
 )
 
 WriteArticle = Callable[..., Path]
+
+
+def live_rows(index_dir: Path, manifest: Manifest | None = None) -> Iterator[tuple[ChunkRow, np.ndarray]]:
+    """Every live row of a commit (the newest by default) with its vector, segment by segment."""
+    manifest = manifest or read_manifest(index_dir)
+    for entry in manifest.segments:
+        seg = read_segment(index_dir, entry.name, mmap=True, lexical=False)
+        dead = manifest.deleted.get(entry.name, frozenset())
+        yield from ((row, seg.vectors[i]) for i, row in enumerate(seg.rows) if i not in dead)
 
 
 @pytest.fixture

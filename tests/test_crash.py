@@ -18,9 +18,9 @@ from index.embedding import HashingEmbedder
 from index.errors import IndexNotFound
 from index.loaders import load_corpus
 from index.manifest import Manifest, read_manifest
-from index.segments import read_segment
 from qa.config import Settings
 from qa.service import QAService
+from tests.conftest import live_rows
 
 pytestmark = pytest.mark.slow
 
@@ -83,11 +83,8 @@ def start_index(corpus: Path, index_dir: Path, *extra: str) -> subprocess.Popen[
 def live_chunk_ids(index_dir: Path, manifest: Manifest) -> dict[str, list[int]]:
     """Article id -> ids of its live chunks, over every segment of the commit."""
     live: dict[str, list[int]] = {}
-    for s in manifest.segments:
-        dead = manifest.deleted.get(s.name, frozenset())
-        for i, row in enumerate(read_segment(index_dir, s.name).rows):
-            if i not in dead:
-                live.setdefault(row.article_id, []).append(row.id)
+    for row, _ in live_rows(index_dir, manifest):
+        live.setdefault(row.article_id, []).append(row.id)
     return live
 
 

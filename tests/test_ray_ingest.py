@@ -20,12 +20,11 @@ import pytest
 from index.chunking import ChunkerConfig
 from index.embedding import HashingEmbedder, load_embedder
 from index.manifest import read_manifest
-from index.segments import read_segment
 from index.writer import IndexWriter
 from qa.cli import main
 from qa.config import Settings
 from qa.service import QAService, build_writer
-from tests.conftest import QA_CLI, SAMPLE_CORPUS, qa_env
+from tests.conftest import QA_CLI, SAMPLE_CORPUS, live_rows, qa_env
 
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install -e '.[ray]' (make test installs it)")
 
@@ -68,23 +67,17 @@ def build_corpus(folder: Path, generated: int, seed: int = 7) -> Path:
     return folder
 
 
-def live_rows(index_dir: Path) -> dict[int, tuple[tuple[object, ...], np.ndarray]]:
+def live_chunks(index_dir: Path) -> dict[int, tuple[tuple[object, ...], np.ndarray]]:
     """Every live chunk of the newest commit: id -> ((article, ordinal, start, end, text, hash), vector)."""
-    manifest = read_manifest(index_dir)
     out: dict[int, tuple[tuple[object, ...], np.ndarray]] = {}
-    for entry in manifest.segments:
-        seg = read_segment(index_dir, entry.name, lexical=False)
-        dead = manifest.deleted.get(entry.name, frozenset())
-        for i, r in enumerate(seg.rows):
-            if i in dead:
-                continue
-            assert r.id not in out, f"chunk {r.id} is live twice"
-            out[r.id] = ((r.article_id, r.ordinal, r.start, r.end, r.text, r.embed_hash), seg.vectors[i])
+    for r, vector in live_rows(index_dir):
+        assert r.id not in out, f"chunk {r.id} is live twice"
+        out[r.id] = ((r.article_id, r.ordinal, r.start, r.end, r.text, r.embed_hash), vector)
     return out
 
 
 def assert_same_index(a: Path, b: Path, atol: float) -> None:
-    rows_a, rows_b = live_rows(a), live_rows(b)
+    rows_a, rows_b = live_chunks(a), live_chunks(b)
     assert rows_a.keys() == rows_b.keys()
     for chunk_id, (meta, vector) in rows_a.items():
         assert rows_b[chunk_id][0] == meta
@@ -173,7 +166,7 @@ def test_a_worker_killed_mid_task_is_retried_without_duplicates_or_gaps(tmp_path
     assert marker.exists() and int(marker.read_text()) != os.getpid()  # a worker process really died
     assert result.index_version == 3 and len(result.plan.added) == 134
     IndexWriter(tmp_path / "local", HashingEmbedder(), ChunkerConfig(), batch_articles=50).reconcile(corpus)
-    assert_same_index(tmp_path / "local", tmp_path / "ray", atol=0)  # (live_rows checks: no chunk twice)
+    assert_same_index(tmp_path / "local", tmp_path / "ray", atol=0)  # (live_chunks checks: no chunk twice)
 
 
 def test_a_driver_killed_before_its_commit_leaves_the_previous_commit_serving(tmp_path: Path) -> None:

@@ -10,10 +10,9 @@ import pytest
 from index.embedding import HashingEmbedder
 from index.errors import IndexNotFound, ModelMismatch, WriterBusy
 from index.manifest import read_manifest
-from index.segments import read_segment
 from qa.config import Settings
 from qa.service import QAService, build_writer
-from tests.conftest import WriteArticle
+from tests.conftest import WriteArticle, live_rows
 
 
 class CountingEmbedder(HashingEmbedder):
@@ -39,13 +38,8 @@ def search_ids(settings: Settings, query: str, k: int = 10) -> list[str]:
     return [c.article_id for c in QAService(settings, HashingEmbedder()).search(query, k).citations]
 
 
-def live_rows(index_dir: Path) -> list[tuple[str, int]]:
-    m = read_manifest(index_dir)
-    out = []
-    for s in m.segments:
-        dead = m.deleted.get(s.name, frozenset())
-        out += [(r.article_id, r.id) for i, r in enumerate(read_segment(index_dir, s.name).rows) if i not in dead]
-    return out
+def live_ids(index_dir: Path) -> list[tuple[str, int]]:
+    return [(r.article_id, r.id) for r, _ in live_rows(index_dir)]
 
 
 def test_plan_add_change_delete_unchanged(
@@ -71,7 +65,7 @@ def test_plan_add_change_delete_unchanged(
 
     assert "c" not in search_ids(settings, "cherries bloom in spring")
     assert search_ids(settings, "greenhouses Iceland")[0] == "b"
-    assert sorted(a for a, _ in live_rows(settings.index_dir)) == ["a", "b", "d"]
+    assert sorted(a for a, _ in live_ids(settings.index_dir)) == ["a", "b", "d"]
 
 
 def test_second_run_without_change_embeds_nothing_and_commits_nothing(
@@ -133,7 +127,7 @@ def test_rebuild_re_embeds_everything(
     result = reconcile(settings, counting, rebuild=True)
     assert sorted(a.id for a in result.plan.added) == ["a", "b"]
     assert result.chunks_embedded == 2 and result.index_version > first.index_version
-    assert sorted(a for a, _ in live_rows(settings.index_dir)) == ["a", "b"]
+    assert sorted(a for a, _ in live_ids(settings.index_dir)) == ["a", "b"]
     assert len(list((settings.index_dir / "segments").iterdir())) == 1
 
 
@@ -183,7 +177,7 @@ def test_many_batches_are_merged_and_still_answer(
     assert len(manifest.segments) <= 8
     assert len({s.name for s in manifest.segments}) == len(list((settings.index_dir / "segments").iterdir()))
     assert result.index_version == manifest.version
-    rows = live_rows(settings.index_dir)
+    rows = live_ids(settings.index_dir)
     assert sorted(a for a, _ in rows) == sorted(f"n{i:02d}" for i in range(30))
     assert len({cid for _, cid in rows}) == len(rows)
     assert search_ids(settings, "story 17 topic17")[0] == "n17"
