@@ -22,8 +22,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:1] = [str(REPO)]  # not bench/: bench/index.py would shadow the `index` package
 
-from qa.beir import Query, load_beir
 from qa.config import Settings
+from qa.eval.beir import Query, load_beir
 from qa.service import QAService
 
 SQUAD = REPO.parent / "shared" / "data" / "squad_v1.1_dev" / "beir"

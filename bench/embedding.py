@@ -39,9 +39,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from index.articles import Article
 from index.chunking import Chunker, ChunkerConfig
-from index.embedding import Embedder, load_embedder
+from index.embedders import Embedder, EmbedderConfig
+from index.embedders.onnx_runtime import OnnxEmbedder, available_cores
 from index.loaders import load_file
-from index.onnx_embedder import OnnxEmbedder, available_cores
 
 DATA = REPO.parent / "shared" / "data" / "bbc_news" / "articles.jsonl"
 BACKENDS = ("torch", "onnx", "onnx-int8")
@@ -49,8 +49,9 @@ LABELS = {"torch": "pytorch (s-t)", "onnx": "onnx fp32", "onnx-int8": "onnx int8
 COLD_START = """
 import json, sys, time
 t = time.perf_counter()
-from index.embedding import load_embedder
-e = load_embedder("", 32, backend=sys.argv[1], cache_dir=sys.argv[2])
+from pathlib import Path
+from index.embedders import EmbedderConfig
+e = EmbedderConfig("", sys.argv[1], 32, Path(sys.argv[2])).load()
 if int(sys.argv[3]) and sys.argv[1] == "torch":
     import torch
     torch.set_num_threads(int(sys.argv[3]))
@@ -76,10 +77,10 @@ def passages_and_queries(
 ) -> tuple[list[str], list[str], list[int]]:
     """Full-size chunks (at least 3/4 of the model's limit) of the first articles, and titles as queries."""
     articles = [a for a in load_file(data, data.parent, max_bytes=1 << 30) if isinstance(a, Article)]
-    chunker = Chunker(embedder.tokenizer, ChunkerConfig(embedder.max_tokens, embedder.special_tokens))
+    chunker = Chunker(embedder.tokenizer, ChunkerConfig(embedder.max_tokens, embedder.special_tokens), embedder.name)
     passages: list[str] = []
     for article in articles:
-        texts = [c.embed_text for c in chunker.chunk(article)]
+        texts = [e.text for e in chunker.chunk(article)]
         counts = embedder.tokenizer.count(texts)
         passages += [t for t, n in zip(texts, counts, strict=True) if n + 2 >= 0.75 * embedder.max_tokens]
         if len(passages) >= n_passages:
@@ -107,7 +108,7 @@ def main() -> int:
         print(f"BBC data not found at {args.data}: nothing to measure (it lives in ../shared/data beside the checkout)")
         return 0
     cache = Path(tempfile.mkdtemp(prefix="qa-onnx-bench-"))
-    embedders = {b: load_embedder("", args.batch_size, backend=b, cache_dir=cache) for b in BACKENDS}
+    embedders = {b: EmbedderConfig("", b, args.batch_size, cache).load() for b in BACKENDS}
     if args.threads:
         import torch
 

@@ -29,15 +29,15 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+
 from index.chunking import Chunker
-from index.embedding import load_embedder
-from index.ingest import embed_hash
+from index.config import open_writer
+from index.embedders import EmbedderConfig
 from index.loaders import DEFAULT_MAX_BYTES, load_corpus
 from index.manifest import read_manifest
 from index.segments import read_segment
 from index.writer import IndexWriter
 from qa.config import Settings
-from qa.service import build_writer, embedder_for
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bbc_news" / "articles.jsonl"
 QA = Path(sys.executable).with_name("qa")
@@ -107,16 +107,17 @@ def add_article(corpus: Path, n: int) -> str:
 
 def embedded_texts(writer: IndexWriter, corpus: Path, max_bytes: int) -> list[str]:
     """The distinct embed texts of the corpus, as the writer embeds them; checked against the index."""
-    chunker = Chunker(writer.embedder.tokenizer, writer.chunker_config)
+    chunker = Chunker(writer.embedder.tokenizer, writer.chunker_config, writer.embedder.name)
     articles = load_corpus(corpus, max_bytes).articles
-    texts = list(dict.fromkeys(c.embed_text for a in articles for c in chunker.chunk(a)))
+    made = {e.chunk.embed_hash: e.text for a in articles for e in chunker.chunk(a)}
+    texts = list(made.values())
     manifest = read_manifest(writer.index_dir)
     stored = set()
     for seg in manifest.segments:
         dead = manifest.deleted.get(seg.name, frozenset())
         rows = read_segment(writer.index_dir, seg.name, mmap=True).rows
         stored.update(r.embed_hash for i, r in enumerate(rows) if i not in dead)
-    if {embed_hash(writer.embedder.name, t) for t in texts} != stored:
+    if set(made) != stored:
         sys.exit("re-chunked embed texts do not match the embed hashes stored in the index")
     return texts
 
@@ -151,11 +152,10 @@ def main() -> int:
 
         print("2. bare SentenceTransformer.encode on the same texts ...", flush=True)
         settings = Settings(_env_file=None, corpus_dir=corpus, index_dir=index_dir, max_article_bytes=max_bytes)
-        embedder = embedder_for(settings)
-        writer = build_writer(settings, embedder)
+        writer = open_writer(settings)
         texts = embedded_texts(writer, corpus, max_bytes)
         # The reference: sentence-transformers on PyTorch, whatever backend the pipeline runs.
-        model = load_embedder(settings.model, 32, backend="torch").model  # type: ignore[attr-defined]
+        model = EmbedderConfig(settings.model, "torch").load().model  # type: ignore[attr-defined]
         model.encode(["warm-up"], batch_size=32, normalize_embeddings=True)
         t0 = time.perf_counter()
         model.encode(texts, batch_size=32, normalize_embeddings=True)
@@ -174,7 +174,7 @@ def main() -> int:
         inproc = writer.reconcile(corpus, max_bytes=max_bytes)
         inproc_s = time.perf_counter() - t0
         if [a.id for a in inproc.plan.added] != [new_id]:
-            sys.exit(f"unexpected in-process result: {inproc.to_json()}")
+            sys.exit(f"unexpected in-process result: {inproc.plan}")
 
     pipe_rate, bare_rate = chunks / full_wall, len(texts) / bare_s
     ratio = pipe_rate / bare_rate

@@ -23,6 +23,7 @@ import os
 import shutil
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +33,10 @@ sys.path[:1] = [str(REPO)]  # not bench/: bench/index.py would shadow the `index
 
 from bench.serving import BBC, bbc_index, qa_env, served
 from index.ann import AnnConfig
+from index.articles import ArticleMeta
+from index.chunking import Chunk
 from index.manifest import ArticleEntry, Manifest, SegmentEntry, commit_manifest, read_manifest
-from index.segments import ChunkRow, read_segment, write_segment
+from index.segments import read_segment, write_segment
 
 SQUAD_QUERIES = REPO.parent / "shared" / "data" / "squad_v1.1_dev" / "beir" / "queries.jsonl"
 WORK = REPO / ".qa-bench"
@@ -59,17 +62,16 @@ def export_model() -> None:
     """Export (and quantise) the default backend's model into MODELS, so that no measured server
     pays for the export (which imports torch into it)."""
     from qa.config import Settings
-    from qa.service import embedder_for
 
-    embedder_for(Settings(_env_file=None, model_cache_dir=MODELS)).embed_query("warm up")
+    Settings(_env_file=None, model_cache_dir=MODELS).embedder_config().load().embed_query("warm up")
 
 
 def build(target: Path, source: Path, n: int, noise: float) -> None:
     """An index of `n` passages: the source's live rows repeated under new ids."""
     manifest = read_manifest(source)
-    rows: list[ChunkRow] = []
+    rows: list[Chunk] = []
     vectors: list[np.ndarray] = []
-    articles: dict[str, dict[str, str | None]] = {}
+    articles: dict[str, ArticleMeta] = {}
     for entry in manifest.segments:
         seg = read_segment(source, entry.name, lexical=False)
         dead = manifest.deleted.get(entry.name, frozenset())
@@ -86,13 +88,13 @@ def build(target: Path, source: Path, n: int, noise: float) -> None:
         size = min(SEGMENT_ROWS, n - start)
         picks = [(start + i) // len(rows) for i in range(size)], [(start + i) % len(rows) for i in range(size)]
         seg_rows = []
-        metas: dict[str, dict[str, str | None]] = {}
+        metas: dict[str, ArticleMeta] = {}
         for copy, i in zip(*picks, strict=True):
             r = rows[i]
             aid = f"{r.article_id}~{copy}"
-            seg_rows.append(ChunkRow((r.id * 1_000_003 + copy) % (1 << 63), aid, r.ordinal, r.start, r.end, r.text, ""))
+            seg_rows.append(Chunk((r.id * 1_000_003 + copy) % (1 << 63), aid, r.ordinal, r.start, r.end, r.text, ""))
             if aid not in metas:
-                metas[aid] = articles[r.article_id] | {"id": aid}
+                metas[aid] = replace(articles[r.article_id], id=aid)
         noisy = base[picks[1]] + rng.normal(0, noise, (size, base.shape[1])).astype(np.float32)
         noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
         name = write_segment(target, seg_rows, noisy, list(metas.values()), AnnConfig())

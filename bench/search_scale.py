@@ -1,4 +1,4 @@
-"""Dense search at scale: exact (IndexFlatIP) vs the large-index mode (index/ann.py, qa/ann_search.py).
+"""Dense search at scale: exact (IndexFlatIP) vs the large-index mode (index/ann.py, qa/search/ann.py).
 
 Builds, for each size N, one segment's dense index the way the product does at that size (an
 approximate index through `index.ann.write_ann`, as `write_segment` does, from QA_ANN_MIN_ROWS
@@ -46,13 +46,14 @@ sys.path[:1] = [str(REPO)]  # not bench/: bench/index.py would shadow the `index
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+
 from index.ann import AnnConfig, write_ann
 from index.articles import Article
 from index.chunking import Chunker, ChunkerConfig
-from index.embed_cache import CachedEmbedder
-from index.embedding import load_embedder
+from index.embedders import EmbedderConfig
+from index.embedders.cache import CachedEmbedder
 from index.loaders import load_file
-from qa.ann_search import AnnIndex, AnnParams
+from qa.search.ann import AnnIndex, AnnParams
 
 SHARED = REPO.parent / "shared" / "data"
 BBC = SHARED / "bbc_news" / "articles.jsonl"
@@ -61,7 +62,7 @@ WORK = REPO / ".qa-bench"
 
 
 def embedder() -> CachedEmbedder:
-    return CachedEmbedder(load_embedder(""), REPO / ".qa-cache" / "embeddings.sqlite3")
+    return CachedEmbedder(EmbedderConfig("", "torch").load(), REPO / ".qa-cache" / "embeddings.sqlite3")
 
 
 def base_vectors() -> np.ndarray:
@@ -70,11 +71,11 @@ def base_vectors() -> np.ndarray:
     if path.is_file():
         return np.load(path)
     e = embedder()
-    chunker = Chunker(e.tokenizer, ChunkerConfig(e.max_tokens, e.special_tokens))
+    chunker = Chunker(e.tokenizer, ChunkerConfig(e.max_tokens, e.special_tokens), e.name)
     texts = []
     for file in (BBC, SQUAD / "corpus.jsonl"):
         articles = [a for a in load_file(file, file.parent, max_bytes=1 << 30) if isinstance(a, Article)]
-        texts += [c.embed_text for a in articles for c in chunker.chunk(a)]
+        texts += [m.text for a in articles for m in chunker.chunk(a)]
     print(f"embedding {len(texts)} passages (cached batch by batch; an interrupted run resumes)", flush=True)
     parts = []
     for i in range(0, len(texts), 512):

@@ -8,9 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from qa.answer import NO_ANSWER
-from qa.citations import Citation
-from qa.service import AskResult
+from qa.contract import NO_ANSWER, AskResult, Citation, answer_text
 
 MAX_TEXT = 3000  # characters in a section's text
 MAX_BLOCKS = 50  # blocks in a message
@@ -98,11 +96,6 @@ def feedback_buttons(answer_id: str) -> Block:
     }
 
 
-def answer_text(result: AskResult) -> str:
-    """The answer sentences, each followed by its [n] markers, escaped for mrkdwn."""
-    return " ".join(escape(s.text) + " " + "".join(f"[{n}]" for n in s.citations) for s in result.sentences)
-
-
 def pick_sources(result: AskResult, limit: int = MAX_SOURCES) -> list[Citation]:
     """The citations the answer refers to first, then the best others, at most `limit`, by number."""
     cited = {n for s in result.sentences for n in s.citations}
@@ -136,7 +129,7 @@ def answer_message(result: AskResult, answer_id: str | None) -> Message:
     found" with the closest passages; 👍 / 👎 buttons when `answer_id` is given."""
     blocks: list[Block] = []
     if result.sentences:
-        blocks += sections(answer_text(result))
+        blocks += sections(answer_text(result.sentences, escape) or "")
         blocks += sources_blocks("*Sources*", pick_sources(result))
         fallback = result.answer or ""
     else:

@@ -1,5 +1,6 @@
-"""`qa bot`: the Slack bot in the foreground over Socket Mode. Registered through the `qa.commands`
-entry point; light at import (`qa --help` loads it): Slack libraries load inside the command."""
+"""`qa bot`: the Slack bot in the foreground over Socket Mode. Added to the `qa` command by the
+composition root (news_qa/cli.py); light at import (`qa --help` loads it): Slack libraries load
+inside the command."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def register(subparsers: Any) -> None:
 def cmd_bot(args: argparse.Namespace) -> int:
     from bot.config import SlackSettings
     from qa.config import Settings
-    from qa.observability import configure_logging
+    from qa.http.observability import configure_logging
 
     configure_logging()
     slack = SlackSettings()

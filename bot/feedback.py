@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from qa.service import AskResult
+from qa.contract import AskResult
 
 FILENAME = "feedback.sqlite3"
 
@@ -74,7 +74,7 @@ class FeedbackStore:
     ) -> str:
         """Store a posted answer; returns its id (the value of its feedback buttons)."""
         answer_id = uuid.uuid4().hex
-        citations = json.dumps([c.to_dict() for c in result.citations], ensure_ascii=False)
+        citations = json.dumps([c.model_dump() for c in result.citations], ensure_ascii=False)
         with self._db() as db:
             db.execute(
                 "INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

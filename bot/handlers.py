@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks import VOTES, Message, answer_message, escape, notice, voted
 from bot.feedback import FeedbackStore
 from index.errors import IndexNotFound
+from qa.questions import refusal
 from qa.service import QAService
 
 log = logging.getLogger(__name__)
@@ -80,12 +81,13 @@ class Answerer:
         return int(self.service.settings.max_query_chars)
 
     def problem(self, text: str, example: str) -> str | None:
-        """Why the question cannot be asked, or None."""
-        if not text:
+        """Why the question cannot be asked, in the bot's words, or None."""
+        found = refusal(text, self.max_chars)
+        if found is None:
+            return None
+        if found.reason == "empty":
             return f"Ask me a question about the news, e.g. {example}"
-        if len(text) > self.max_chars:
-            return f"Your question is {len(text):,} characters; the limit is {self.max_chars:,}. Please shorten it."
-        return None
+        return f"Your question is {found.length:,} characters; the limit is {found.limit:,}. Please shorten it."
 
     def reply(self, client: WebClient, q: Question) -> None:
         if problem := self.problem(q.text, "`@news-qa How much revenue did Nvidia forecast?`"):

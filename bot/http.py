@@ -1,5 +1,5 @@
-"""The `qa.app_extensions` plug-in: HTTP events at POST /slack/events in the FastAPI app, and
-Socket Mode under `qa serve` when SLACK_APP_TOKEN is set too. One bolt App serves both."""
+"""The Slack front end of `qa serve`: HTTP events at POST /slack/events in the FastAPI app, and
+Socket Mode when SLACK_APP_TOKEN is set too. One bolt App serves both."""
 
 from __future__ import annotations
 
@@ -14,20 +14,27 @@ from slack_bolt.request import BoltRequest
 from bot.app import build_slack_app
 from bot.config import SlackSettings
 from bot.socket import SocketMode
-from qa.config import Settings
 from qa.service import QAService
 
 log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 
 
-class SlackLifecycle:
-    """Builds the Slack app once the service exists (`start`), closes Socket Mode at `stop`."""
+class SlackFrontend:
+    """A `qa.http.app.Frontend`: mounts the events route when HTTP events are configured, builds the
+    Slack app once the service exists (`start`), and closes Socket Mode at `stop`."""
 
     def __init__(self, settings: SlackSettings) -> None:
         self.settings = settings
         self.app: App | None = None
         self.socket: SocketMode | None = None
+
+    def mount(self, app: FastAPI) -> None:
+        if self.settings.http_enabled:
+            app.add_api_route(EVENTS_PATH, self.events, methods=["POST"], include_in_schema=False)
+            log.info("Slack events enabled at %s", EVENTS_PATH)
+        if self.settings.socket_enabled:
+            log.info("Slack Socket Mode enabled: it connects once the index service starts")
 
     def start(self, service: QAService) -> None:
         try:
@@ -57,19 +64,13 @@ class SlackLifecycle:
         return Response(reply.body, status_code=reply.status, headers=reply.first_headers())
 
 
-def extend(app: FastAPI, settings: Settings) -> SlackLifecycle | None:
-    slack = SlackSettings()
+def slack_frontends(slack: SlackSettings) -> list[SlackFrontend]:
+    """The Slack front end when its settings turn it on; none (saying so) otherwise."""
     if not (slack.http_enabled or slack.socket_enabled):
         log.info(
             "Slack is off: set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN for events at %s, "
             "or SLACK_BOT_TOKEN and SLACK_APP_TOKEN for Socket Mode",
             EVENTS_PATH,
         )
-        return None
-    lifecycle = SlackLifecycle(slack)
-    if slack.http_enabled:
-        app.add_api_route(EVENTS_PATH, lifecycle.events, methods=["POST"], include_in_schema=False)
-        log.info("Slack events enabled at %s", EVENTS_PATH)
-    if slack.socket_enabled:
-        log.info("Slack Socket Mode enabled: it connects once the index service starts")
-    return lifecycle
+        return []
+    return [SlackFrontend(slack)]

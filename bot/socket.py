@@ -11,9 +11,8 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from bot.app import build_slack_app
 from bot.config import SlackSettings
-from index.errors import IndexNotFound
 from qa.config import Settings
-from qa.live import CommitPoller
+from qa.live import Live
 from qa.service import QAService
 
 log = logging.getLogger(__name__)
@@ -39,12 +38,7 @@ class SocketMode:
 def serve(settings: Settings, slack: SlackSettings, stop: threading.Event) -> None:
     """`qa bot`: answer over Socket Mode until `stop` is set, picking up new index commits."""
     service = QAService(settings)
-    poller = CommitPoller(service, settings.reload_interval)
-    try:
-        poller.check()
-    except IndexNotFound:
-        log.warning("no index in %s yet: questions get a 'run qa index' reply until one exists", settings.index_dir)
-    poller.start()
+    live = Live(service).start()
     try:
         socket = SocketMode(build_slack_app(service, slack), slack).connect()
         try:
@@ -52,4 +46,4 @@ def serve(settings: Settings, slack: SlackSettings, stop: threading.Event) -> No
         finally:
             socket.close()
     finally:
-        poller.stop()
+        live.stop()

@@ -4,7 +4,7 @@ A segment of at least `AnnConfig.min_rows` rows gets, beside its `vectors.npy`, 
 `ann.faiss` whose ids are the segment's row numbers. It is built when the segment is written
 (`index.segments.write_segment`), so an ingest batch or a merge that reaches the threshold gets
 one, and a merge, which writes a new segment of the live rows, rebuilds it for free. The reader
-(`qa/ann_search.py`) memory-maps it, takes the approximate best `rerank * k` rows and re-scores
+(`qa/search/ann.py`) memory-maps it, takes the approximate best `rerank * k` rows and re-scores
 them exactly against `vectors.npy`.
 
 Kinds, compared by `bench/search_scale.py --kind`:

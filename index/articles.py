@@ -1,10 +1,35 @@
-"""The Article value and its content hash."""
+"""The Article value, and the citation metadata a segment stores for it."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import asdict, dataclass
+from typing import Any
+
+from index.ids import content_hash
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleMeta:
+    """What a citation shows of an article: stored with its chunks in each segment."""
+
+    id: str
+    title: str
+    url: str | None = None
+    published: str | None = None  # ISO date, YYYY-MM-DD
+    source: str | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ArticleMeta:
+        return cls(
+            id=str(data["id"]),
+            title=str(data.get("title") or ""),
+            url=data.get("url"),
+            published=data.get("published"),
+            source=data.get("source"),
+        )
+
+    def to_json(self) -> dict[str, str | None]:
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,18 +46,10 @@ class Article:
 
     @property
     def content_hash(self) -> str:
-        """sha256 of everything that reaches the index (text and metadata, not the path)."""
+        """Of everything that reaches the index (text and metadata, not the path)."""
         fields = asdict(self)
         del fields["path"]
-        blob = json.dumps(fields, sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+        return content_hash(fields)
 
-    def meta(self) -> dict[str, str | None]:
-        """The citation metadata, as stored in a segment."""
-        return {
-            "id": self.id,
-            "title": self.title,
-            "url": self.url,
-            "published": self.published,
-            "source": self.source,
-        }
+    def meta(self) -> ArticleMeta:
+        return ArticleMeta(self.id, self.title, self.url, self.published, self.source)

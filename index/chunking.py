@@ -2,41 +2,40 @@
 
 Each chunk is a run of whole sentences of one article (a sentence longer than the budget is cut
 at token boundaries), with `overlap` sentences shared with the previous chunk. The text embedded
-is `title + "\\n" + quote`, and that whole string, special tokens included, fits the model's
-token limit; the title never enters the quote, and `article.text[start:end] == quote`.
+is `title + "\\n" + quote` (`index.ids.titled`), and that whole string, special tokens included,
+fits the model's token limit; the title never enters the quote, and `article.text[start:end] == quote`.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from index.articles import Article
-from index.embedding import Tokenizer
+from index.embedders.protocol import Tokenizer
+from index.ids import TITLE_SEPARATOR, chunk_id, embed_hash, titled
 from index.sentences import split_sentences, strip_span
-
-TITLE_SEPARATOR = "\n"
 
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
+    """One passage of an article, as a segment stores it (one row of `chunks.jsonl`)."""
+
+    id: int  # stable: index.ids.chunk_id
     article_id: str
     ordinal: int
     start: int
     end: int
     text: str  # the quote: article.text[start:end]
-    title: str  # the (possibly shortened) title prepended for embedding
+    embed_hash: str  # index.ids.embed_hash of the model and the embedded text: the key for re-use
 
-    @property
-    def embed_text(self) -> str:
-        return f"{self.title}{TITLE_SEPARATOR}{self.text}" if self.title else self.text
 
-    @property
-    def chunk_id(self) -> int:
-        """Stable 63-bit id: the same article, span and text always give the same id."""
-        key = f"{self.article_id}\0{self.start}\0{self.end}\0{self.text}".encode()
-        return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") >> 1
+class Embeddable(NamedTuple):
+    """A chunk as it is made, with the text the model reads for it (title and quote)."""
+
+    chunk: Chunk
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,15 +55,18 @@ class ChunkerConfig:
 
 
 class Chunker:
-    def __init__(self, tokenizer: Tokenizer, config: ChunkerConfig) -> None:
+    """Chunks articles for the embedding model named `model` (whose `tokenizer` counts)."""
+
+    def __init__(self, tokenizer: Tokenizer, config: ChunkerConfig, model: str) -> None:
         if config.max_tokens - config.special_tokens - config.max_title_tokens < 16:
             raise ValueError("max_tokens leaves fewer than 16 tokens for the passage")
         if config.overlap < 0:
             raise ValueError("overlap must be >= 0")
         self.tok = tokenizer
         self.config = config
+        self.model = model
 
-    def chunk(self, article: Article) -> list[Chunk]:
+    def chunk(self, article: Article) -> list[Embeddable]:
         title = self._short_title(article.title)
         limit = self.config.max_tokens - self.config.special_tokens
         budget = limit - (self.tok.count([title + TITLE_SEPARATOR])[0] if title else 0)
@@ -73,7 +75,7 @@ class Chunker:
         groups = self._group(counts, budget)
         chunks = [self._make(article, title, pieces, g, n) for n, g in enumerate(groups)]
         # Word pieces add up across white space, but check the exact string the model will read.
-        exact = self.tok.count([c.embed_text for c in chunks])
+        exact = self.tok.count([c.text for c in chunks])
         if any(n > limit for n in exact):
             groups = self._group_exact(article, title, pieces, limit)
             chunks = [self._make(article, title, pieces, g, n) for n, g in enumerate(groups)]
@@ -113,15 +115,20 @@ class Chunker:
     ) -> list[tuple[int, int]]:
         def fits(i: int, j: int) -> bool:
             quote = article.text[pieces[i][0] : pieces[j - 1][1]]
-            text = f"{title}{TITLE_SEPARATOR}{quote}" if title else quote
-            return self.tok.count([text])[0] <= limit
+            return self.tok.count([titled(title, quote)])[0] <= limit
 
         return _runs(len(pieces), fits, self.config.overlap)
 
-    @staticmethod
-    def _make(article: Article, title: str, pieces: list[tuple[int, int]], group: tuple[int, int], n: int) -> Chunk:
+    def _make(
+        self, article: Article, title: str, pieces: list[tuple[int, int]], group: tuple[int, int], n: int
+    ) -> Embeddable:
         start, end = pieces[group[0]][0], pieces[group[1] - 1][1]
-        return Chunk(article.id, n, start, end, article.text[start:end], title)
+        quote = article.text[start:end]
+        text = titled(title, quote)
+        chunk = Chunk(
+            chunk_id(article.id, start, end, quote), article.id, n, start, end, quote, embed_hash(self.model, text)
+        )
+        return Embeddable(chunk, text)
 
 
 def _runs(n: int, fits: Callable[[int, int], bool], overlap: int) -> list[tuple[int, int]]:

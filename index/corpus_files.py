@@ -4,7 +4,6 @@ neither loses nor duplicates it, and a restart serves the same articles."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 from index.articles import Article
 from index.errors import BadArticle
 from index.fsutil import write_durable
+from index.ids import short_digest
 from index.loaders import JSONL_SUFFIXES, SUPPORTED_SUFFIXES
 
 API_DIR = "_api"
@@ -20,14 +20,13 @@ API_DIR = "_api"
 def api_article_path(corpus_dir: Path, article_id: str) -> Path:
     """A readable, collision-free file name for an article id."""
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", article_id).strip("-.")[:60] or "article"
-    digest = hashlib.sha256(article_id.encode()).hexdigest()[:10]
-    return corpus_dir / API_DIR / f"{slug}-{digest}.jsonl"
+    return corpus_dir / API_DIR / f"{slug}-{short_digest(article_id)}.jsonl"
 
 
 def write_api_article(corpus_dir: Path, article: Article) -> Path:
     path = api_article_path(corpus_dir, article.id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    record = {k: v for k, v in article.meta().items() if v is not None} | {"text": article.text}
+    record = {k: v for k, v in article.meta().to_json().items() if v is not None} | {"text": article.text}
     write_durable(path, (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
     return path
 

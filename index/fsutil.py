@@ -1,9 +1,15 @@
-"""Durable file writes: write to a temporary name, fsync, rename, fsync the folder."""
+"""Files: durable writes (temporary name, fsync, rename, fsync the folder), an advisory lock, and
+a forgiving JSON reader."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 def fsync_dir(path: Path) -> None:
@@ -17,14 +23,38 @@ def fsync_dir(path: Path) -> None:
 def write_durable(path: Path, data: bytes) -> None:
     """Write `data` to `path` so that after a crash the file is either old or new, never torn."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     fsync_dir(path.parent)
 
 
 def fsync_file(path: Path) -> None:
     with open(path, "rb") as f:
         os.fsync(f.fileno())
+
+
+@contextlib.contextmanager
+def locked(path: Path, *, wait: bool = True) -> Iterator[int]:
+    """Hold an exclusive advisory lock on `path` (created if missing) and yield its descriptor.
+    BlockingIOError at once when another process holds it and not `wait`. Closing the descriptor
+    releases the lock, and so does the process dying."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def read_json(path: Path, default: Any = None) -> Any:
+    """The JSON in `path`, or `default` when the file is missing or not JSON."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {} if default is None else default

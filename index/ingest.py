@@ -8,7 +8,6 @@ on where it was made.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Collection, Container, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -16,24 +15,18 @@ from typing import Protocol
 import numpy as np
 
 from index.articles import Article
-from index.chunking import Chunker
-from index.embedding import Embedder
-from index.segments import ChunkRow
+from index.chunking import Chunk, Chunker, ChunkerConfig
+from index.embedders import Embedder
 
 # Called as work completes: (articles done, chunks made) since the last call.
 ProgressFn = Callable[[int, int], None]
-
-
-def embed_hash(model: str, text: str) -> str:
-    """The key under which a vector is stored and re-used: model name and embedded text."""
-    return hashlib.sha256(f"{model}\0{text}".encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
 class Embedded:
     """A batch of articles chunked: every row, and vectors for the texts that had none stored."""
 
-    rows: list[ChunkRow]
+    rows: list[Chunk]
     new: dict[str, np.ndarray] = field(default_factory=dict)  # embed hash -> vector
 
 
@@ -41,12 +34,9 @@ def chunk_and_embed(
     articles: Sequence[Article], chunker: Chunker, embedder: Embedder, known: Container[str]
 ) -> Embedded:
     """Chunk `articles` and embed each distinct text whose hash is not `known` (once)."""
-    chunks = [c for a in articles for c in chunker.chunk(a)]
-    rows = [
-        ChunkRow(c.chunk_id, c.article_id, c.ordinal, c.start, c.end, c.text, embed_hash(embedder.name, c.embed_text))
-        for c in chunks
-    ]
-    texts = {r.embed_hash: c.embed_text for r, c in zip(rows, chunks, strict=True) if r.embed_hash not in known}
+    made = [e for a in articles for e in chunker.chunk(a)]
+    rows = [e.chunk for e in made]
+    texts = {e.chunk.embed_hash: e.text for e in made if e.chunk.embed_hash not in known}
     if not texts:
         return Embedded(rows)
     vectors = embedder.embed_documents(list(texts.values()))
@@ -69,9 +59,9 @@ class LocalIngest:
 
     workers = 1
 
-    def __init__(self, embedder: Embedder, chunker: Chunker) -> None:
+    def __init__(self, embedder: Embedder, chunker: ChunkerConfig) -> None:
         self.embedder = embedder
-        self.chunker = chunker
+        self.chunker = Chunker(embedder.tokenizer, chunker, embedder.name)
 
     def run(self, batches: list[list[Article]], known: Collection[str], progress: ProgressFn) -> Iterator[Embedded]:
         for batch in batches:

@@ -82,8 +82,3 @@ class TermMatrix:
         counts = sparse.load_npz(folder / "lexical.npz").tocsr()
         vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
         return cls(counts, vocab)
-
-
-def lexical_text(title: str | None, quote: str) -> str:
-    """What BM25 indexes for a chunk: like the embedded text, the title and the passage."""
-    return f"{title}\n{quote}" if title else quote

@@ -22,7 +22,7 @@ from typing import Any
 
 from index.articles import Article
 from index.chunking import Chunker, ChunkerConfig
-from index.embedding import Embedder
+from index.embedders import Embedder
 from index.errors import IndexStoreError
 from index.ingest import Embedded, ProgressFn, chunk_and_embed
 
@@ -38,7 +38,7 @@ class IngestWorker:
 
     def __init__(self, load: Callable[[], Embedder], chunker: ChunkerConfig) -> None:
         self.embedder = load()
-        self.chunker = Chunker(self.embedder.tokenizer, chunker)
+        self.chunker = Chunker(self.embedder.tokenizer, chunker, self.embedder.name)
         self.embedder.embed_query("warm up")  # the model loads now, not inside the first task
         self._known: tuple[Any, Collection[str]] | None = None
 

@@ -24,35 +24,28 @@ from typing import Any
 import numpy as np
 
 from index.ann import AnnConfig, write_ann
+from index.articles import ArticleMeta
+from index.chunking import Chunk
 from index.errors import CorruptIndex
 from index.fsutil import fsync_dir, fsync_file
-from index.lexical import TermMatrix, lexical_text
+from index.ids import titled
+from index.lexical import TermMatrix
 
 SEGMENTS = "segments"
-
-
-@dataclass(frozen=True, slots=True)
-class ChunkRow:
-    id: int  # stable chunk id
-    article_id: str
-    ordinal: int
-    start: int
-    end: int
-    text: str
-    embed_hash: str  # sha256 of model name + embedded text: the key for re-using the vector
 
 
 @dataclass(frozen=True)
 class Segment:
     name: str
-    rows: list[ChunkRow]
+    rows: list[Chunk]
     vectors: np.ndarray
-    articles: dict[str, dict[str, str | None]]
+    articles: dict[str, ArticleMeta]
     terms: TermMatrix
 
 
-def term_matrix(rows: list[ChunkRow], articles: dict[str, dict[str, str | None]]) -> TermMatrix:
-    return TermMatrix.build([lexical_text(articles[r.article_id].get("title"), r.text) for r in rows])
+def term_matrix(rows: list[Chunk], articles: dict[str, ArticleMeta]) -> TermMatrix:
+    """What BM25 indexes for each chunk: like the embedded text, the title and the passage."""
+    return TermMatrix.build([titled(articles[r.article_id].title, r.text) for r in rows])
 
 
 def new_segment_name() -> str:
@@ -65,9 +58,9 @@ def segment_dir(index_dir: Path, name: str) -> Path:
 
 def write_segment(
     index_dir: Path,
-    rows: list[ChunkRow],
+    rows: list[Chunk],
     vectors: np.ndarray,
-    articles: list[dict[str, str | None]],
+    articles: list[ArticleMeta],
     ann: AnnConfig | None = None,
 ) -> str:
     """Write a new segment durably and return its name; with an approximate index when `ann`
@@ -81,8 +74,8 @@ def write_segment(
     tmp.mkdir()
     np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
     _write_jsonl(tmp / "chunks.jsonl", [asdict(r) for r in rows])
-    _write_jsonl(tmp / "articles.jsonl", articles)
-    term_matrix(rows, {str(a["id"]): a for a in articles}).save(tmp)
+    _write_jsonl(tmp / "articles.jsonl", [a.to_json() for a in articles])
+    term_matrix(rows, {a.id: a for a in articles}).save(tmp)
     if ann is not None:
         write_ann(tmp, vectors, ann)
     for f in tmp.iterdir():
@@ -101,8 +94,8 @@ def read_segment(index_dir: Path, name: str, *, mmap: bool = False, lexical: boo
         raise FileNotFoundError(folder)
     try:
         vectors = np.load(folder / "vectors.npy", mmap_mode="r" if mmap else None)
-        rows = [ChunkRow(**r) for r in _read_jsonl(folder / "chunks.jsonl")]
-        articles = {a["id"]: a for a in _read_jsonl(folder / "articles.jsonl")}
+        rows = [Chunk(**r) for r in _read_jsonl(folder / "chunks.jsonl")]
+        articles = {a.id: a for a in map(ArticleMeta.from_json, _read_jsonl(folder / "articles.jsonl"))}
         terms = None
         if lexical:  # a segment written before BM25 existed gets its term counts computed now
             terms = TermMatrix.load(folder) if (folder / "lexical.npz").exists() else term_matrix(rows, articles)

@@ -8,27 +8,26 @@ segments and removes files no commit refers to. One writer at a time, by an advi
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
-import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from index.ann import AnnConfig
-from index.articles import Article
-from index.chunking import Chunker, ChunkerConfig
-from index.embedding import Embedder
+from index.articles import Article, ArticleMeta
+from index.chunking import Chunk, ChunkerConfig
+from index.embedders import Embedder
 from index.errors import IndexNotFound, WriterBusy
+from index.fsutil import locked
 from index.ingest import Embedded, Ingest, LocalIngest
 from index.loaders import DEFAULT_MAX_BYTES, Corpus, Skipped, load_corpus
 from index.manifest import ArticleEntry, Manifest, SegmentEntry, commit_manifest, read_manifest
-from index.segments import ChunkRow, read_segment, remove_unreferenced, write_segment
+from index.progress import IngestProgress
+from index.segments import read_segment, remove_unreferenced, write_segment
 
 log = logging.getLogger(__name__)
 
@@ -56,30 +55,21 @@ class ReconcileResult:
     index_version: int
     dry_run: bool = False
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "added": [a.id for a in self.plan.added],
-            "changed": [a.id for a in self.plan.changed],
-            "deleted": self.plan.deleted,
-            "unchanged": len(self.plan.unchanged),
-            "skipped": [{"path": s.path, "reason": s.reason} for s in self.plan.skipped],
-            "chunks_embedded": self.chunks_embedded,
-            "index_version": self.index_version,
-        }
-
 
 class IndexWriter:
+    """Built by `index.config.open_writer` from settings; tests build small ones directly."""
+
     def __init__(
         self,
         index_dir: Path,
         embedder: Embedder,
         chunker_config: ChunkerConfig | None = None,
+        ingest: Ingest | None = None,
         *,
         batch_articles: int = 256,
         max_segments: int = 8,
         ann: AnnConfig | None = None,
         progress: bool = False,
-        ingest: Ingest | None = None,
         retire_grace_s: float = 0.0,
     ) -> None:
         self.index_dir = Path(index_dir)
@@ -93,7 +83,7 @@ class IndexWriter:
         self.progress = progress
         self.retire_grace_s = retire_grace_s  # keep unreferenced segments this long (replicas)
         # Where chunking and embedding run: here by default, or on a cluster (index.ray_ingest).
-        self.ingest = ingest or LocalIngest(embedder, Chunker(embedder.tokenizer, self.chunker_config))
+        self.ingest = ingest or LocalIngest(embedder, self.chunker_config)
 
     def close(self) -> None:
         """Release what the ingest holds (a Ray connection and its workers)."""
@@ -105,21 +95,19 @@ class IndexWriter:
     def lock(self, wait: bool = False) -> Iterator[None]:
         """Hold the single-writer lock; WriterBusy at once if taken, unless `wait`."""
         self.index_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.index_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        path = self.index_dir / LOCK_FILE
+        held = ExitStack()
         try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-            except BlockingIOError:
-                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-                raise WriterBusy(
-                    f"another writer (pid {holder}) is indexing {self.index_dir}; "
-                    "try again when it is done, or pass --wait"
-                ) from None
+            fd = held.enter_context(locked(path, wait=wait))
+        except BlockingIOError:
+            holder = path.read_text(errors="replace").strip() or "unknown"
+            raise WriterBusy(
+                f"another writer (pid {holder}) is indexing {self.index_dir}; try again when it is done, or pass --wait"
+            ) from None
+        with held:
             os.ftruncate(fd, 0)
             os.pwrite(fd, str(os.getpid()).encode(), 0)
             yield
-        finally:
-            os.close(fd)  # closing releases the lock; so does the process dying
 
     # -- planning ------------------------------------------------------------------------------
 
@@ -191,7 +179,7 @@ class IndexWriter:
         """Carry out `plan` on top of `base`, committing after each batch of articles (or once, at
         the end, with `single_commit`). The caller holds the lock."""
         todo = plan.added + plan.changed
-        rows_cache: dict[str, Sequence[ChunkRow]] = {}
+        rows_cache: dict[str, Sequence[Chunk]] = {}
         manifest = base
         if not plan.has_changes and manifest.version > 0:
             self._cleanup(manifest)
@@ -206,7 +194,7 @@ class IndexWriter:
 
         batches = [todo[i : i + self.batch_articles] for i in range(0, len(todo), self.batch_articles)]
         segments = list(manifest.segments)
-        progress = _Progress(len(todo), self.ingest, bar=self.progress)
+        progress = IngestProgress(len(todo), self.ingest, bar=self.progress)
         done = self.ingest.run(batches, stored, progress.update)
         for n, batch in enumerate(batches or [[]], start=1):
             if batch:
@@ -242,7 +230,7 @@ class IndexWriter:
         entry: ArticleEntry,
         article_id: str,
         deleted: dict[str, set[int]],
-        rows_cache: dict[str, Sequence[ChunkRow]],
+        rows_cache: dict[str, Sequence[Chunk]],
     ) -> None:
         rows = _segment_rows(self.index_dir, entry.segment, rows_cache)
         dead = deleted.setdefault(entry.segment, set())
@@ -262,9 +250,9 @@ class IndexWriter:
             victims.update(s.name for s in by_size[: excess + 1])
         if not victims:
             return manifest
-        rows: list[ChunkRow] = []
+        rows: list[Chunk] = []
         vectors: list[np.ndarray] = []
-        metas: list[dict[str, str | None]] = []
+        metas: list[ArticleMeta] = []
         for name in sorted(victims, key=lambda n: [s.name for s in manifest.segments].index(n)):
             seg = read_segment(self.index_dir, name, mmap=True, lexical=False)
             dead = manifest.deleted.get(name, frozenset())
@@ -297,54 +285,11 @@ class IndexWriter:
             log.debug("removed %d unreferenced segment folders", len(removed))
 
 
-class _Progress:
-    """Articles done, chunks made, chunks/s and workers: a bar on a terminal, a log line at the end."""
-
-    def __init__(self, articles: int, ingest: Ingest, *, bar: bool) -> None:
-        self.articles = articles
-        self.ingest = ingest  # its worker count is known once it has started
-        self.chunks = 0
-        self.started = time.perf_counter()
-        self.bar: Any = None
-        if bar and articles:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=articles, unit="article", desc="indexing", dynamic_ncols=True)
-
-    def update(self, articles: int, chunks: int) -> None:
-        self.chunks += chunks
-        if self.bar is not None:
-            self.bar.set_postfix_str(f"{self.chunks} chunks, {self.rate:.1f} chunks/s, {self.worker_count}")
-            self.bar.update(articles)
-
-    @property
-    def worker_count(self) -> str:
-        n = self.ingest.workers
-        return f"{n} worker{'' if n == 1 else 's'}"
-
-    @property
-    def rate(self) -> float:
-        return self.chunks / max(time.perf_counter() - self.started, 1e-9)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        if self.articles:
-            log.info(
-                "chunked and embedded %d articles into %d chunks in %.1f s (%.1f chunks/s, %s)",
-                self.articles,
-                self.chunks,
-                time.perf_counter() - self.started,
-                self.rate,
-                self.worker_count,
-            )
-
-
 class _VectorStore:
     """Stored vectors by embed hash, over the segments of a commit plus what this run embedded.
     As a collection it holds the hashes that need no embedding."""
 
-    def __init__(self, index_dir: Path, manifest: Manifest | None, rows_cache: dict[str, Sequence[ChunkRow]]) -> None:
+    def __init__(self, index_dir: Path, manifest: Manifest | None, rows_cache: dict[str, Sequence[Chunk]]) -> None:
         self.index_dir = index_dir
         self.manifest = manifest
         self.rows_cache = rows_cache
@@ -385,7 +330,7 @@ class _VectorStore:
         return np.asarray(self._vectors[name][i])
 
 
-def _segment_rows(index_dir: Path, name: str, cache: dict[str, Sequence[ChunkRow]]) -> Sequence[ChunkRow]:
+def _segment_rows(index_dir: Path, name: str, cache: dict[str, Sequence[Chunk]]) -> Sequence[Chunk]:
     if name not in cache:
         cache[name] = read_segment(index_dir, name, mmap=True, lexical=False).rows
     return cache[name]

@@ -1,4 +1,6 @@
-"""The `qa` command: index, search (and, as they land, the other front ends).
+"""The `qa` command's read and write subcommands: index, search, ask, serve, watch, eval. The
+composition root (news_qa/cli.py) adds the front ends built on qa (the Slack bot) and is the
+installed `qa` script.
 
 Heavy modules (numpy, faiss, torch) are imported inside the commands that need them, so
 `qa --help` and a plan-only `qa index --dry-run` start quickly.
@@ -12,19 +14,28 @@ import json
 import logging
 import sys
 import textwrap
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from qa.eval.command import register as register_eval
 
 if TYPE_CHECKING:
-    from qa.citations import Citation
     from qa.config import Settings
+    from qa.contract import Citation
+    from qa.http.app import Frontend
     from qa.service import QAService
 
 EXIT_OK, EXIT_ERROR, EXIT_NO_INDEX, EXIT_BUSY = 0, 1, 2, 75
 
+Frontends = Callable[[], Sequence["Frontend"]]  # what `qa serve` mounts beside the API
+Register = Callable[[Any], None]  # adds a subcommand to the parser's subparsers
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+
+def main(
+    argv: list[str] | None = None, *, frontends: Frontends | None = None, commands: Sequence[Register] = ()
+) -> int:
+    args = build_parser(frontends, commands).parse_args(argv)
     chatty = args.command == "index" and not (args.quiet or args.json)  # commits and merges
     logging.basicConfig(
         level=logging.INFO if chatty else logging.WARNING,
@@ -48,10 +59,19 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(frontends: Frontends | None = None, commands: Sequence[Register] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qa", description="Cited answers from a corpus of news articles.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _index_parser(sub)
+    _question_parsers(sub)
+    _serving_parsers(sub, frontends)
+    register_eval(sub)
+    for register in commands:  # e.g. `qa bot`
+        register(sub)
+    return parser
 
+
+def _index_parser(sub: Any) -> None:
     p = sub.add_parser("index", help="reconcile the corpus folder with the index")
     _add_index_dir(p)
     p.add_argument("--corpus", type=Path, help="corpus folder (QA_CORPUS_DIR, default corpus)")
@@ -68,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ray-workers", type=int, metavar="N", help="Ray workers (QA_RAY_WORKERS; default one per core)")
     p.set_defaults(func=cmd_index)
 
+
+def _question_parsers(sub: Any) -> None:
     p = sub.add_parser("search", help="the passages that best answer a question, with citations")
     _add_index_dir(p)
     p.add_argument("query", help="the question or search words")
@@ -83,38 +105,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result as JSON (the /ask shape)")
     p.set_defaults(func=cmd_ask)
 
+
+def _serving_parsers(sub: Any, frontends: Frontends | None) -> None:
     p = sub.add_parser("serve", help="serve the HTTP API and the search page")
     _add_index_dir(p)
     p.add_argument("--corpus", type=Path, help="corpus folder, for admin routes and QA_WATCH")
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.set_defaults(func=cmd_serve)
+    p.set_defaults(func=cmd_serve, frontends=frontends)
 
     p = sub.add_parser("watch", help="re-index whenever the corpus folder changes")
     _add_index_dir(p)
     p.add_argument("--corpus", type=Path, help="corpus folder (QA_CORPUS_DIR, default corpus)")
     p.set_defaults(func=cmd_watch)
-
-    p = sub.add_parser("eval", help="retrieval quality on a BEIR-layout dataset (nDCG@10, recall, MRR)")
-    p.add_argument("dataset", type=Path, help="folder with corpus.jsonl, queries.jsonl and qrels/")
-    p.add_argument("--split", default="test", help="qrels split (default test)")
-    p.add_argument("--methods", default="bm25,dense,hybrid", help="comma-separated: bm25, dense, hybrid")
-    p.add_argument("--json", action="store_true", help='print {"dataset","queries","methods":{…}}')
-    p.add_argument("--max-queries", type=int, default=None, help="evaluate a fixed random sample of queries")
-    p.add_argument("--answer-sample", type=int, default=500, help="questions checked for answer_in_sentences")
-    p.add_argument("--cache-dir", type=Path, default=Path(".qa-cache"), help="embedding cache folder")
-    p.add_argument("--fusion", choices=["score", "rrf"], help="override QA_FUSION")
-    p.add_argument("--dense-weight", type=float, help="override QA_DENSE_WEIGHT")
-    p.add_argument("--rrf-k", type=int, help="override QA_RRF_K")
-    p.add_argument("--sentence-weight", type=float, help="override QA_SENTENCE_WEIGHT (0: no sentence reranking)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_eval)
-
-    from qa import extensions  # e.g. `qa bot`, registered by bot/ through an entry point
-
-    for register in extensions.load("qa.commands"):
-        register(sub)
-    return parser
 
 
 def _add_index_dir(p: argparse.ArgumentParser) -> None:
@@ -137,12 +140,12 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from qa.service import build_writer, embedder_for
+    from index.config import open_writer
+    from qa.service import write_result
 
     settings = _settings(args)
-    embedder = embedder_for(settings)
     progress = not args.quiet and not args.json and sys.stderr.isatty()
-    writer = build_writer(settings, embedder, progress=progress, ray_address=settings.ray_address)
+    writer = open_writer(settings, progress=progress)
     with contextlib.closing(writer):
         result = writer.reconcile(
             settings.corpus_dir,
@@ -152,7 +155,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             wait=args.wait,
         )
     if args.json:
-        print(json.dumps(result.to_json(), ensure_ascii=False))
+        print(write_result(result).model_dump_json())
         return EXIT_OK
     plan = result.plan
     if args.dry_run:
@@ -176,11 +179,12 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def _check_question(text: str, top_k: int | None, settings: Settings) -> str | None:
     """The reason a question or -k is refused, or None."""
-    from qa.service import question_problem
+    from qa.questions import refusal
 
     if top_k is not None and not 1 <= top_k <= 50:
         return "--top-k must be between 1 and 50"
-    return question_problem(text, settings)
+    found = refusal(text, settings.max_query_chars)
+    return found.message() if found else None
 
 
 def _question_service(args: argparse.Namespace, text: str) -> QAService | None:
@@ -199,11 +203,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     result = service.search(args.query.strip(), args.top_k)
     if args.json:
-        out = result.to_json()
-        out.pop("took_ms")
-        print(json.dumps(out, ensure_ascii=False))
+        print(json.dumps(result.model_dump(exclude={"took_ms"}), ensure_ascii=False))
     else:
-        print(render_citations(result.citations, result.index_version, result.query))
+        print(render_citations(result.results, result.index_version, result.query))
     return EXIT_OK
 
 
@@ -212,10 +214,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     result = service.ask(args.question.strip(), args.top_k)
     if args.json:
-        print(json.dumps(result.to_json(), ensure_ascii=False))
+        print(result.model_dump_json())
         return EXIT_OK
     answer = result.answer
-    print(textwrap.fill(answer, 100) if answer else str(result.to_json()["message"]))
+    print(textwrap.fill(answer, 100) if answer else str(result.message))
     print()
     if result.citations:
         print("Sources:" if answer else "Closest passages:")
@@ -226,18 +228,20 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from qa.app import create_app
-    from qa.observability import configure_logging
+    from qa.http.app import create_app
+    from qa.http.observability import configure_logging
 
     configure_logging()
     settings = _settings(args)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False)
+    frontends = args.frontends() if args.frontends else ()
+    app = create_app(settings, frontends=frontends)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
     return EXIT_OK
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
+    from qa.http.observability import configure_logging
     from qa.live import CorpusWatcher
-    from qa.observability import configure_logging
     from qa.service import QAService
 
     configure_logging()
@@ -245,55 +249,6 @@ def cmd_watch(args: argparse.Namespace) -> int:
     logging.getLogger(__name__).info("watching %s (Ctrl-C to stop)", settings.corpus_dir)
     with contextlib.suppress(KeyboardInterrupt):
         CorpusWatcher(QAService(settings), settings.watch_debounce_ms).run()
-    return EXIT_OK
-
-
-def cmd_eval(args: argparse.Namespace) -> int:
-    from qa.evaluation import evaluate
-    from qa.retrieval import METHODS
-
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    if unknown := [m for m in methods if m not in METHODS]:
-        print(f"qa: unknown method {', '.join(unknown)}; choose from {', '.join(METHODS)}", file=sys.stderr)
-        return EXIT_ERROR
-    if not (args.dataset / "corpus.jsonl").is_file():
-        print(f"qa: {args.dataset} is not a BEIR folder (no corpus.jsonl)", file=sys.stderr)
-        return EXIT_ERROR
-    overrides = {
-        k: v
-        for k, v in (
-            ("fusion", args.fusion),
-            ("dense_weight", args.dense_weight),
-            ("rrf_k", args.rrf_k),
-            ("sentence_weight", args.sentence_weight),
-        )
-        if v is not None
-    }
-    settings = _settings(args).model_copy(update=overrides)
-    report = evaluate(
-        args.dataset,
-        settings,
-        split=args.split,
-        methods=methods,
-        cache_dir=args.cache_dir,
-        max_queries=args.max_queries,
-        answer_sample=args.answer_sample,
-        progress=not args.quiet and not args.json and sys.stderr.isatty(),
-    )
-    if args.json:
-        print(json.dumps(report.to_json()))
-        return EXIT_OK
-    metrics = ["ndcg@10", "recall@1", "recall@5", "recall@10", "recall@100", "mrr@10", "queries_per_s"]
-    print(f"{report.dataset}: {report.queries} queries")
-    print(f"{'method':<8}" + "".join(f"{m:>12}" for m in metrics))
-    for name, values in report.methods.items():
-        print(f"{name:<8}" + "".join(f"{values.get(m, 0):>12.4f}" for m in metrics))
-    for name, values in report.methods.items():
-        if "answer_in_sentences" in values:
-            print(
-                f"{name}: answer_in_sentences {values['answer_in_sentences']:.4f} "
-                f"on {int(values['answer_questions'])} questions"
-            )
     return EXIT_OK
 
 

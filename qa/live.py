@@ -1,4 +1,5 @@
-"""Keeping the service current: pick up new commits, and re-index when the corpus changes."""
+"""Keeping the service current: pick up new commits, and re-index when the corpus changes.
+`Live` starts what a serving process needs (the HTTP app's lifespan and `qa bot` alike)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,40 @@ import threading
 from pathlib import Path
 from typing import Self
 
+from index.errors import IndexNotFound
 from index.manifest import MANIFEST
 from qa.service import QAService
 
 log = logging.getLogger(__name__)
+
+
+class Live:
+    """Loads the newest commit and the model, then keeps the service current until `stop`: the
+    commit poller always, the corpus watcher when `watch`."""
+
+    def __init__(self, service: QAService, *, watch: bool = False) -> None:
+        self.service = service
+        self.poller = CommitPoller(service, service.settings.reload_interval)
+        self.watcher = CorpusWatcher(service, service.settings.watch_debounce_ms) if watch else None
+
+    def start(self) -> Live:
+        try:
+            self.poller.check()
+            self.service.embedder.embed_query("warm up")  # load the model now, not on the first question
+        except IndexNotFound:
+            log.warning(
+                "no index in %s yet: questions are refused until `qa index` commits one",
+                self.service.settings.index_dir,
+            )
+        self.poller.start()
+        if self.watcher is not None:
+            self.watcher.start()
+        return self
+
+    def stop(self) -> None:
+        self.poller.stop()
+        if self.watcher is not None:
+            self.watcher.stop()
 
 
 class _Background:
@@ -96,13 +127,12 @@ class CorpusWatcher(_Background):
     def _reindex(self, why: str) -> None:
         try:
             result = self.service.reindex()
-            plan = result.plan
             log.info(
                 "re-indexed (%s): %d added, %d changed, %d deleted; index version %d",
                 why,
-                len(plan.added),
-                len(plan.changed),
-                len(plan.deleted),
+                len(result.added),
+                len(result.changed),
+                len(result.deleted),
                 result.index_version,
             )
         except Exception:  # a bad moment (e.g. the folder vanished) must not end the watcher

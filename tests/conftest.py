@@ -14,11 +14,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.embedding import HashingEmbedder
+from index.chunking import Chunk
+from index.config import open_writer
+from index.embedders import HashingEmbedder
+from index.lexical import tokenize
 from index.manifest import Manifest, read_manifest
-from index.segments import ChunkRow, read_segment
+from index.segments import read_segment
 from qa.config import Settings
-from qa.service import QAService, build_writer
+from qa.search.candidates import dense_top, lexical_top
+from qa.search.filters import Filters
+from qa.search.hits import Hit
+from qa.search.query import Query
+from qa.search.snapshot import Snapshot
+from qa.service import QAService
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_CORPUS = REPO / "corpus"
@@ -32,13 +40,29 @@ needs_shared_data = pytest.mark.skipif(
 WriteArticle = Callable[..., Path]
 
 
-def live_rows(index_dir: Path, manifest: Manifest | None = None) -> Iterator[tuple[ChunkRow, np.ndarray]]:
+def live_rows(index_dir: Path, manifest: Manifest | None = None) -> Iterator[tuple[Chunk, np.ndarray]]:
     """Every live row of a commit (the newest by default) with its vector, segment by segment."""
     manifest = manifest or read_manifest(index_dir)
     for entry in manifest.segments:
         seg = read_segment(index_dir, entry.name, mmap=True, lexical=False)
         dead = manifest.deleted.get(entry.name, frozenset())
         yield from ((row, seg.vectors[i]) for i, row in enumerate(seg.rows) if i not in dead)
+
+
+def query(text: str, vector: np.ndarray | None = None, k: int = 5, filters: Filters | None = None) -> Query:
+    """A parsed query; without a vector it can only be searched lexically."""
+    vector = np.zeros(1, dtype=np.float32) if vector is None else vector
+    return Query(text, tuple(tokenize([text])[0]), vector, k, filters)
+
+
+def lexical(snap: Snapshot, text: str, k: int, filters: Filters | None = None) -> list[Hit]:
+    """The k best rows by BM25 alone."""
+    return lexical_top(snap, query(text, k=k, filters=filters), k)
+
+
+def dense(snap: Snapshot, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[Hit]:
+    """The k best rows by inner product alone."""
+    return dense_top(snap, query("", vector, k, filters), k)
 
 
 @pytest.fixture
@@ -84,7 +108,7 @@ def hash_service(settings: Settings) -> QAService:
 
 def index_now(settings: Settings) -> int:
     """Commit the corpus folder, as `qa index` would; the new index version."""
-    return build_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir).index_version
+    return open_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir).index_version
 
 
 def eventually(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
@@ -162,7 +186,7 @@ StartServer = Callable[..., LiveServer]
 
 # -P: the working directory is not put on sys.path, so a folder there named like a package (an
 # index folder called `index`) cannot shadow this project's `index` package.
-QA_CLI = [sys.executable, "-P", "-m", "qa.cli"]
+QA_CLI = [sys.executable, "-P", "-m", "news_qa"]
 
 
 def qa_env(**settings: str) -> dict[str, str]:

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from index.loaders import load_corpus
-from qa.app import create_app
 from qa.config import Settings
-from qa.schemas import AskResponse, SearchResponse
+from qa.contract import AskResult, SearchResult
+from qa.http.app import create_app
 from tests.conftest import API_KEY, WriteArticle, eventually, hash_service, index_now
 
 
@@ -36,7 +36,7 @@ def test_post_search_returns_cited_passages(client: TestClient, app_settings: Se
     assert r.status_code == 200
     body = r.json()
     assert set(body) == {"query", "results", "index_version", "took_ms"}
-    SearchResponse.model_validate(body, strict=True)  # the documented shape: the route no longer validates it
+    SearchResult.model_validate(body, strict=True)  # the contract's shape
     assert body["results"][0]["article_id"] == "rates"
     assert body["results"][0]["url"] == "https://ledger.example.org/fed"
     assert len(body["results"]) == 2 and body["index_version"] == 1
@@ -74,7 +74,7 @@ def test_ask_answers_with_verbatim_cited_sentences(client: TestClient, app_setti
     assert r.status_code == 200
     body = r.json()
     assert body["answer"] and body["message"] is None
-    AskResponse.model_validate(body, strict=True)
+    AskResult.model_validate(body, strict=True)
     assert 1 <= len(body["sentences"]) <= 3
     texts = {a.id: a.text for a in load_corpus(app_settings.corpus_dir).articles}
     numbers = {c["n"] for c in body["citations"]}

@@ -14,9 +14,7 @@ from bot.blocks import MAX_TEXT, answer_message, fit, notice, section, split_tex
 from bot.config import SlackSettings
 from bot.feedback import FeedbackStore
 from bot.handlers import clean_text
-from qa.answer import NO_ANSWER, AnswerSentence
-from qa.citations import Citation
-from qa.service import AskResult
+from qa.contract import NO_ANSWER, AnswerSentence, AskResult, Citation
 from tests.conftest import block_kit_problems
 
 
@@ -31,8 +29,11 @@ def cite(n: int, **fields: object) -> Citation:
 
 
 def result(sentences: list[tuple[str, tuple[int, ...]]], citations: list[Citation]) -> AskResult:
-    answer = [AnswerSentence(text, ns, f"a{ns[0]}", 0, len(text), 0.9) for text, ns in sentences]
-    return AskResult("q", answer, citations, index_version=3, took_ms=1.0)
+    answer = [
+        AnswerSentence(text=text, citations=list(ns), article_id=f"a{ns[0]}", start=0, end=len(text), score=0.9)
+        for text, ns in sentences
+    ]
+    return AskResult.of("q", answer, citations, index_version=3, took_ms=1.0)
 
 
 def text_of(blocks: list[dict[str, object]]) -> str:

@@ -16,11 +16,11 @@ import pytest
 from fastapi.testclient import TestClient
 from slack_sdk.signature import SignatureVerifier
 
-from index.embedding import HashingEmbedder
+from index.embedders import HashingEmbedder
 from index.errors import IndexNotFound
-from qa.answer import NO_ANSWER
-from qa.app import create_app
+from news_qa.app import build_app
 from qa.config import Settings
+from qa.contract import NO_ANSWER
 from qa.service import QAService
 from tests.conftest import FakeSlack, SlackCall
 
@@ -34,7 +34,7 @@ def slack(monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack, bot_settings: 
     monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
     monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
     monkeypatch.setenv("SLACK_API_URL", fake_slack.url)
-    with TestClient(create_app(bot_settings, lambda s: QAService(s, HashingEmbedder()))) as client:
+    with TestClient(build_app(bot_settings, lambda s: QAService(s, HashingEmbedder()))) as client:
         yield client
 
 
@@ -258,7 +258,7 @@ def test_tokens_never_reach_logs_or_replies(
     monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
     monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
     monkeypatch.setenv("SLACK_API_URL", fake_slack.url)
-    with TestClient(create_app(bot_settings, lambda s: QAService(s, HashingEmbedder()))) as client:
+    with TestClient(build_app(bot_settings, lambda s: QAService(s, HashingEmbedder()))) as client:
         send_event(client, mention(QUESTION))
         answered(fake_slack)
         monkeypatch.setattr(client.app.state.service, "ask", None)  # type: ignore[attr-defined]
@@ -272,7 +272,7 @@ def test_tokens_never_reach_logs_or_replies(
 
 def test_slack_is_off_without_its_settings(bot_settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    with TestClient(create_app(bot_settings, lambda s: QAService(s, HashingEmbedder()))) as client:
+    with TestClient(build_app(bot_settings, lambda s: QAService(s, HashingEmbedder()))) as client:
         assert client.post("/slack/events", json={}).status_code == 404
     assert "Slack is off" in caplog.text
 
@@ -290,7 +290,7 @@ def test_a_wrong_bot_token_turns_slack_off_not_the_service(
     monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
     monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
     monkeypatch.setenv("SLACK_API_URL", fake_slack.url)
-    with TestClient(create_app(bot_settings, lambda s: QAService(s, HashingEmbedder()))) as client:
+    with TestClient(build_app(bot_settings, lambda s: QAService(s, HashingEmbedder()))) as client:
         assert client.get("/ready").status_code == 200
         assert send_event(client, mention(QUESTION)).status_code == 503
     assert "Slack is off: the bot could not start" in caplog.text and "invalid_auth" in caplog.text

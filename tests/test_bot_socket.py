@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from index.embedding import HashingEmbedder
-from qa.app import create_app
+from index.embedders import HashingEmbedder
+from news_qa.app import build_app
 from qa.config import Settings
 from qa.service import QAService
 from tests.conftest import QA_CLI, FakeSlack, qa_env, run_qa_index, stop_process
@@ -107,7 +107,7 @@ def test_qa_serve_answers_over_socket_mode(
     monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
     monkeypatch.setenv("SLACK_APP_TOKEN", APP_TOKEN)
     monkeypatch.setenv("SLACK_API_URL", fake_slack.url)
-    with TestClient(create_app(bot_settings, lambda s: QAService(s, HashingEmbedder()))) as client:
+    with TestClient(build_app(bot_settings, lambda s: QAService(s, HashingEmbedder()))) as client:
         [opened] = fake_slack.calls_to("apps.connections.open")
         assert opened.authorization == f"Bearer {APP_TOKEN}"
         socket_server.send(envelope("env-1", mention(QUESTION), "EvSocket"))
@@ -150,8 +150,8 @@ def test_qa_bot_command_runs_socket_mode_until_stopped(
 def test_qa_bot_without_tokens_says_what_it_needs(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from qa import cli
+    from news_qa import cli
 
-    monkeypatch.setattr("qa.observability.configure_logging", lambda: None)  # keep pytest's log capture
+    monkeypatch.setattr("qa.http.observability.configure_logging", lambda: None)  # keep pytest's log capture
     assert cli.main(["bot"]) == 1
     assert "SLACK_BOT_TOKEN" in caplog.text and "SLACK_APP_TOKEN" in caplog.text

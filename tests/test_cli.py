@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from index.embedding import HashingEmbedder
+from index.embedders import HashingEmbedder
 from index.writer import IndexWriter
-from qa.cli import main
+from news_qa.cli import main
 from tests.conftest import WriteArticle
 
 

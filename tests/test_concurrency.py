@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from index.embedding import HashingEmbedder
+from index.config import open_writer
+from index.embedders import HashingEmbedder
 from index.loaders import load_corpus
 from index.manifest import read_manifest
-from qa.app import create_app
 from qa.config import Settings
-from qa.service import build_writer
+from qa.http.app import create_app
 from tests.conftest import API_KEY, WriteArticle, eventually, hash_service, index_now
 
 pytestmark = pytest.mark.slow
@@ -122,7 +122,7 @@ def test_readers_see_consistent_monotonic_versions_while_a_writer_commits(
                     if i % 2 == 0:
                         article_id = f"live/story-{i:02d}"
                         write_article(f"{article_id}.md", article_text(i), title=f"Harbour report {i}", source="Port")
-                        result = build_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir, wait=True)
+                        result = open_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir, wait=True)
                         assert [a.id for a in result.plan.added] == [article_id]
                         how, new_version = "reconcile", result.index_version
                     else:

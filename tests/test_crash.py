@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from index.chunking import Chunker, ChunkerConfig
-from index.embedding import HashingEmbedder
+from index.embedders import HashingEmbedder
 from index.errors import IndexNotFound
 from index.loaders import load_corpus
 from index.manifest import Manifest, read_manifest
@@ -99,15 +99,15 @@ def check_commit_answers(settings: Settings) -> int:
     ids = [cid for ids in live.values() for cid in ids]
     assert len(ids) == len(set(ids)), "a chunk is live twice"
     result = QAService(settings, HashingEmbedder()).search("market chip policy", 3)
-    assert result.index_version == manifest.version and result.citations
+    assert result.index_version == manifest.version and result.results
     return manifest.version
 
 
 def check_complete(settings: Settings) -> None:
     """Every corpus article is indexed with exactly the chunks the chunker makes, nothing else."""
     embedder = HashingEmbedder()
-    chunker = Chunker(embedder.tokenizer, ChunkerConfig(max_tokens=256, special_tokens=2, overlap=1))
-    expected = {a.id: sorted(c.chunk_id for c in chunker.chunk(a)) for a in load_corpus(settings.corpus_dir).articles}
+    chunker = Chunker(embedder.tokenizer, ChunkerConfig(max_tokens=256, special_tokens=2, overlap=1), embedder.name)
+    expected = {a.id: sorted(e.chunk.id for e in chunker.chunk(a)) for a in load_corpus(settings.corpus_dir).articles}
     manifest = read_manifest(settings.index_dir)
     live = live_chunk_ids(settings.index_dir, manifest)
     assert {k: sorted(v) for k, v in live.items()} == expected

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embed_cache import CachedEmbedder
-from index.embedding import HashingEmbedder
+from index.embedders import HashingEmbedder
+from index.embedders.cache import CachedEmbedder
 
 
 class Precise(HashingEmbedder):
@@ -20,6 +20,10 @@ class Precise(HashingEmbedder):
         self.name = "one-model"
         self.precision = precision
         self.calls = 0
+
+    @property
+    def variant(self) -> str:
+        return self.precision
 
     def embed_documents(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         self.calls += len(texts)
@@ -40,3 +44,19 @@ def test_cache_hits_on_a_second_run_and_keeps_precisions_apart(tmp_path: Path) -
     other = CachedEmbedder(int8, path).embed_documents(texts)
     assert int8.calls == 2  # not served from the fp32 entries
     np.testing.assert_array_equal(other, -first)
+
+
+def test_queries_are_cached_apart_from_documents(tmp_path: Path) -> None:
+    class Instructed(Precise):
+        def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+            return super().embed_documents([f"query: {t}" for t in texts])
+
+    model = Instructed("fp32")
+    cached = CachedEmbedder(model, tmp_path / "cache.sqlite3")
+    doc = cached.embed_documents(["chip tariffs"])[0]
+    query = cached.embed_query("chip tariffs")
+    np.testing.assert_array_equal(query, model.embed_query("chip tariffs"))
+    assert not np.allclose(query, doc)
+    calls = model.calls
+    np.testing.assert_array_equal(cached.embed_queries(["chip tariffs"])[0], query)
+    assert model.calls == calls  # the second time from the cache

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qa.config import Settings
-from qa.evaluation import evaluate
+from qa.eval.evaluator import evaluate
 from tests.conftest import SHARED_DATA, needs_shared_data
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared_data, needs_shared_data]

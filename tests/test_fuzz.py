@@ -31,8 +31,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from qa.app import create_app
 from qa.config import Settings
+from qa.http.app import create_app
 from tests.conftest import API_KEY, hash_service, index_now
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}

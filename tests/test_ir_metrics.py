@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from qa.ir_metrics import METRICS, mrr_at, ndcg_at, recall_at
+from qa.eval.metrics import METRICS, mrr_at, ndcg_at, recall_at
 
 
 def test_ndcg_by_hand() -> None:

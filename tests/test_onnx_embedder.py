@@ -12,15 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.embedding import (
-    BUNDLED_MODEL_NAME,
-    HashingEmbedder,
-    SentenceTransformerEmbedder,
-    bundled_model_path,
-    load_embedder,
-)
+from index.embedders import BUNDLED_MODEL_NAME, EmbedderConfig, HashingEmbedder
+from index.embedders.onnx_runtime import OnnxEmbedder
+from index.embedders.sentence_transformers import SentenceTransformerEmbedder, bundled_model_path
 from index.errors import IndexStoreError
-from index.onnx_embedder import OnnxEmbedder
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -135,9 +130,10 @@ def test_cached_model_is_reused_without_torch(cache: Path, fp32: OnnxEmbedder, i
     got = run_python(
         "import json, sys\n"
         "from pathlib import Path\n"
-        "from index.embedding import load_embedder\n"
-        f"e = load_embedder('', 16, backend='onnx', cache_dir={str(cache)!r})\n"
-        f"q = load_embedder('', 16, backend='onnx-int8', cache_dir={str(cache)!r})\n"
+        "from pathlib import Path\n"
+        "from index.embedders import EmbedderConfig\n"
+        f"e = EmbedderConfig('', 'onnx', 16, Path({str(cache)!r})).load()\n"
+        f"q = EmbedderConfig('', 'onnx-int8', 16, Path({str(cache)!r})).load()\n"
         f"v = e.embed_documents({TEXTS[:3]!r})\n"
         "q.embed_query('warm')\n"
         "print(json.dumps({'vectors': v.tolist(), 'name': e.name,\n"
@@ -152,8 +148,9 @@ def test_cached_model_is_reused_without_torch(cache: Path, fp32: OnnxEmbedder, i
 def test_constructing_and_chunking_do_not_import_torch(tmp_path: Path) -> None:
     got = run_python(
         "import json, sys\n"
-        "from index.embedding import load_embedder\n"
-        f"e = load_embedder('', backend='onnx-int8', cache_dir={str(tmp_path)!r})\n"
+        "from pathlib import Path\n"
+        "from index.embedders import EmbedderConfig\n"
+        f"e = EmbedderConfig('', 'onnx-int8', cache_dir=Path({str(tmp_path)!r})).load()\n"
         "n = e.tokenizer.count(['Chip tariffs rose.'])\n"
         "print(json.dumps({'dim': e.dim, 'max': e.max_tokens, 'n': n, 'name': e.name,\n"
         "    'loaded': [m for m in ('torch', 'transformers', 'sentence_transformers', 'onnxruntime')\n"
@@ -174,21 +171,21 @@ def test_a_damaged_cache_file_is_made_again(tmp_path: Path, cache: Path, int8: O
     assert (tmp_path / int8.model_path.name).stat().st_size > 1_000_000
 
 
-def test_load_embedder_backends(tmp_path: Path) -> None:
-    default = load_embedder("")
-    assert isinstance(default, SentenceTransformerEmbedder)  # the default is unchanged
-    onnx = load_embedder("", 8, backend="onnx", cache_dir=tmp_path)
+def test_embedder_config_backends(tmp_path: Path) -> None:
+    torch = EmbedderConfig("", "torch").load()
+    assert isinstance(torch, SentenceTransformerEmbedder) and torch.variant == "torch"
+    onnx = EmbedderConfig("", "onnx", 8, tmp_path).load()
     assert isinstance(onnx, OnnxEmbedder) and onnx.precision == "fp32" and onnx.batch_size == 8
-    assert onnx.cache_dir == tmp_path and onnx.name == default.name == BUNDLED_MODEL_NAME
-    assert (onnx.dim, onnx.max_tokens, onnx.special_tokens) == (default.dim, default.max_tokens, 2)
-    int8 = load_embedder("bundled", backend="onnx-int8", cache_dir=str(tmp_path))
-    assert isinstance(int8, OnnxEmbedder) and int8.precision == "int8"
+    assert onnx.cache_dir == tmp_path and onnx.name == torch.name == BUNDLED_MODEL_NAME
+    assert (onnx.dim, onnx.max_tokens, onnx.special_tokens) == (torch.dim, torch.max_tokens, 2)
+    int8 = EmbedderConfig("bundled", cache_dir=tmp_path).load()  # the default backend
+    assert isinstance(int8, OnnxEmbedder) and int8.precision == "int8" and int8.variant == "onnx-int8"
     # ONNX is for the bundled model only: other models keep their reference implementation
-    assert isinstance(load_embedder("hash", backend="onnx"), HashingEmbedder)
-    folder = load_embedder(str(bundled_model_path()), backend="onnx")
+    assert isinstance(EmbedderConfig("hash", "onnx").load(), HashingEmbedder)
+    folder = EmbedderConfig(str(bundled_model_path()), "onnx").load()
     assert isinstance(folder, SentenceTransformerEmbedder)
     with pytest.raises(IndexStoreError, match="unknown embedding backend"):
-        load_embedder("", backend="tensorflow")
+        EmbedderConfig("", "tensorflow").load()
     assert list(tmp_path.iterdir()) == []
 
 

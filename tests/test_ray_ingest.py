@@ -18,12 +18,13 @@ import numpy as np
 import pytest
 
 from index.chunking import ChunkerConfig
-from index.embedding import HashingEmbedder, load_embedder
+from index.config import open_writer
+from index.embedders import EmbedderConfig, HashingEmbedder
 from index.manifest import read_manifest
 from index.writer import IndexWriter
 from qa.cli import main
 from qa.config import Settings
-from qa.service import QAService, build_writer
+from qa.service import QAService
 from tests.conftest import QA_CLI, SAMPLE_CORPUS, live_rows, qa_env
 
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install -e '.[ray]' (make test installs it)")
@@ -88,8 +89,7 @@ def assert_same_index(a: Path, b: Path, atol: float) -> None:
 
 def search_json(settings: Settings, query: str) -> list[dict[str, object]]:
     """The results of `qa search --json`, scores rounded to what float noise leaves alone."""
-    results = QAService(settings).search(query, top_k=5).to_json()["results"]
-    assert isinstance(results, list)
+    results = QAService(settings).search(query, top_k=5).model_dump()["results"]
     return [r | {"score": round(r["score"], 4)} for r in results]
 
 
@@ -99,8 +99,8 @@ def test_ray_index_equals_a_local_run_with_the_real_model(tmp_path: Path, ray_cl
     local = Settings(index_dir=tmp_path / "local", **common)
     on_ray = Settings(index_dir=tmp_path / "ray", batch_articles=64, ray_workers=2, **common)
 
-    embedder = load_embedder("", backend="onnx", cache_dir=tmp_path / "models")
-    build_writer(local, embedder).reconcile(corpus)
+    embedder = EmbedderConfig("", "onnx", cache_dir=tmp_path / "models").load()
+    open_writer(local, embedder).reconcile(corpus)
     # Through the CLI, as an operator runs it: `qa index --ray local` joins the running instance.
     env = {"QA_INDEX_DIR": str(on_ray.index_dir), "QA_CORPUS_DIR": str(corpus), "QA_BATCH_ARTICLES": "64"}
     env |= {"QA_EMBED_BACKEND": "onnx", "QA_MODEL_CACHE_DIR": str(tmp_path / "models"), "QA_MODEL": ""}

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from index.embedding import bundled_model_path
+from index.embedders import HashingEmbedder
+from index.embedders.sentence_transformers import bundled_model_path
 from index.errors import IndexStoreError
 from qa.config import Settings
-from qa.reader import IndexReader
-from qa.rerank import CrossEncoder, SentenceMatch
-from qa.retrieval import RetrievalConfig, retrieve
-from tests.conftest import WriteArticle, index_now
+from qa.search.pipeline import Pipeline
+from qa.search.rerank import CrossEncoder, SentenceMatch
+from qa.search.snapshot import IndexReader
+from tests.conftest import WriteArticle, index_now, lexical, query
 
 
 def test_sentence_match_lifts_the_passage_whose_one_sentence_holds_the_question(
@@ -25,13 +26,13 @@ def test_sentence_match_lifts_the_passage_whose_one_sentence_holds_the_question(
     write_article("other.md", "A harbour story with little else in it.")
     index_now(settings)
     snap = IndexReader(settings.index_dir).refresh()
-    hits = snap.lexical("harbour bridge tolls March", 10)
+    hits = lexical(snap, "harbour bridge tolls March", 10)
     by_id = {h.row.article_id: h for h in hits}
     fused = [by_id["scattered"].rescored(1.0), by_id["focused"].rescored(0.95), by_id["other"].rescored(0.0)]
-    reranked = SentenceMatch(snap.bm25, weight=0.6).rerank("harbour bridge tolls March", fused)
+    reranked = SentenceMatch(weight=0.6).rerank(query("harbour bridge tolls March"), fused, snap.bm25)
     assert [h.row.article_id for h in reranked] == ["focused", "scattered", "other"]
     tied = fused[:2]
-    assert SentenceMatch(snap.bm25, weight=0.0).rerank("harbour bridge", tied) == tied
+    assert SentenceMatch(weight=0.0).rerank(query("harbour bridge"), tied, snap.bm25) == tied
 
 
 def test_cross_encoder_from_a_local_folder_reranks(
@@ -50,15 +51,16 @@ def test_cross_encoder_from_a_local_folder_reranks(
     write_article("b.md", "Bananas ripen in the sun.")
     index_now(settings)
     snap = IndexReader(settings.index_dir).refresh()
-    hits = snap.lexical("apples bananas", 10)
+    hits = lexical(snap, "apples bananas", 10)
     reranker = CrossEncoder(str(folder))
-    reranked = reranker.rerank("apples bananas", hits)
+    reranked = reranker.rerank(query("apples bananas"), hits, snap.bm25)
     expected = reranker.model.predict([("apples bananas", h.row.text) for h in hits])
     assert sorted(h.score for h in reranked) == pytest.approx(sorted(float(s) for s in expected), abs=1e-5)
     assert [h.score for h in reranked] == sorted((h.score for h in reranked), reverse=True)
     # Configured through settings, it runs inside the hybrid pipeline.
-    vector = __import__("index.embedding", fromlist=["HashingEmbedder"]).HashingEmbedder().embed_query("apples")
-    out = retrieve(snap, "apples bananas", vector, 2, None, RetrievalConfig(reranker=str(folder)))
+    vector = HashingEmbedder().embed_query("apples")
+    pipeline = Pipeline(settings.model_copy(update={"reranker": str(folder)}))
+    out = pipeline.run(snap, query("apples bananas", vector, 2))
     assert {h.row.article_id for h in out} == {"a", "b"}
 
 

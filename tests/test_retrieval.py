@@ -8,13 +8,16 @@ import bm25s
 import numpy as np
 import pytest
 
-from index.embedding import HashingEmbedder
-from index.lexical import lexical_text, tokenize
+from index.config import open_writer
+from index.embedders import HashingEmbedder
+from index.ids import titled
+from index.lexical import tokenize
 from qa.config import Settings
-from qa.reader import IndexReader
-from qa.retrieval import RetrievalConfig, collapse, retrieve
-from qa.service import QAService, build_writer
-from tests.conftest import WriteArticle
+from qa.search.collapse import collapse
+from qa.search.pipeline import Pipeline
+from qa.search.snapshot import IndexReader
+from qa.service import QAService
+from tests.conftest import WriteArticle, dense, lexical, query
 
 DOCS = {
     "rates": "The central bank held interest rates steady and signalled fewer rate cuts.",
@@ -29,15 +32,15 @@ DOCS = {
 def index_docs(settings: Settings, docs: dict[str, str], write_article: WriteArticle) -> None:
     for name, text in docs.items():
         write_article(f"{name}.md", text, title=name.title())
-    build_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir)
+    open_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir)
 
 
 @pytest.mark.parametrize("query", ["interest rates cuts", "chips data centres", "power turbines sold", "zebra"])
 def test_bm25_scores_equal_bm25s(settings: Settings, write_article: WriteArticle, query: str) -> None:
     index_docs(settings, DOCS, write_article)
     snap = IndexReader(settings.index_dir).refresh()
-    ours = {h.row.article_id: h.score for h in snap.lexical(query, 10)}
-    texts = [lexical_text(name.title(), text) for name, text in DOCS.items()]
+    ours = {h.row.article_id: h.score for h in lexical(snap, query, 10)}
+    texts = [titled(name.title(), text) for name, text in DOCS.items()]
     retriever = bm25s.BM25(method="lucene", k1=1.5, b=0.75)
     retriever.index(
         bm25s.tokenize(texts, stopwords="en", stemmer=__import__("Stemmer").Stemmer("english"), show_progress=False),
@@ -67,29 +70,29 @@ def test_ties_at_the_cut_are_broken_by_article_across_segments(settings: Setting
     text = "Harbour tolls rose again in March."
     for name in ("b1", "a1"):
         write_article(f"{name}.md", text, title="Tolls")
-    build_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir)
+    open_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir)
     for name in ("b2", "a2"):
         write_article(f"{name}.md", text, title="Tolls")
     write_article("other.md", "Ferries stopped in the harbour.", title="Ferries")
-    build_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir)
+    open_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir)
     snap = IndexReader(settings.index_dir).refresh()
     assert len(snap.segments) == 2
-    assert [h.row.article_id for h in snap.lexical("harbour tolls", 3)] == ["a1", "a2", "b1"]
-    vector = HashingEmbedder().embed_query(lexical_text("Tolls", text))
-    assert [h.row.article_id for h in snap.dense(vector, 3)] == ["a1", "a2", "b1"]
+    assert [h.row.article_id for h in lexical(snap, "harbour tolls", 3)] == ["a1", "a2", "b1"]
+    vector = HashingEmbedder().embed_query(titled("Tolls", text))
+    assert [h.row.article_id for h in dense(snap, vector, 3)] == ["a1", "a2", "b1"]
 
 
 def test_bm25_statistics_ignore_deleted_rows(settings: Settings, write_article: WriteArticle, corpus_dir: Path) -> None:
     index_docs(settings, DOCS, write_article)
     (corpus_dir / "fed.md").unlink()
     (corpus_dir / "rates.md").unlink()
-    build_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir)
+    open_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir)
     snap = IndexReader(settings.index_dir).refresh()
-    assert [h.row.article_id for h in snap.lexical("interest rates fed", 10)] == []
+    assert [h.row.article_id for h in lexical(snap, "interest rates fed", 10)] == []
     remaining = {k: v for k, v in DOCS.items() if k not in {"fed", "rates"}}
-    ours = {h.row.article_id: h.score for h in snap.lexical("chips data centres", 10)}
+    ours = {h.row.article_id: h.score for h in lexical(snap, "chips data centres", 10)}
     retriever = bm25s.BM25(method="lucene")
-    texts = [lexical_text(n.title(), t) for n, t in remaining.items()]
+    texts = [titled(n.title(), t) for n, t in remaining.items()]
     retriever.index(
         bm25s.tokenize(texts, stopwords="en", stemmer=__import__("Stemmer").Stemmer("english"), show_progress=False),
         show_progress=False,
@@ -103,7 +106,7 @@ def test_bm25_statistics_ignore_deleted_rows(settings: Settings, write_article: 
 def test_hybrid_finds_what_either_side_finds(settings: Settings, write_article: WriteArticle, fusion: str) -> None:
     index_docs(settings, DOCS, write_article)
     service = QAService(settings.model_copy(update={"fusion": fusion}), HashingEmbedder())
-    _, _, hits = service.retrieve("warehouse robots parcels", 3)
+    _, hits = service.retrieve(service.query("warehouse robots parcels", 3))
     assert hits[0].row.article_id == "robots"
     assert len({h.row.article_id for h in hits}) == len(hits)
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
@@ -114,9 +117,9 @@ def test_collapse_drops_overlapping_chunks_and_near_duplicates(settings: Setting
     write_article("long.md", long, title="Licences")
     write_article("copy-a.md", "Syndicated: the chip export licence regime tightened today.", title="Wire")
     write_article("copy-b.md", "Syndicated: the chip export licence regime tightened today!", title="Wire")
-    build_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir)
+    open_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir)
     snap = IndexReader(settings.index_dir).refresh()
-    raw = snap.lexical("chip export licence regime", 20)
+    raw = lexical(snap, "chip export licence regime", 20)
     kept = collapse(raw, 20, near_duplicate=0.97)
     copies = [h for h in kept if h.row.article_id.startswith("copy")]
     assert len(copies) == 1  # same words, same title: one story
@@ -132,11 +135,12 @@ def test_methods_respect_filters_and_deletions(
 ) -> None:
     index_docs(settings, DOCS, write_article)
     (corpus_dir / "chips.md").unlink()
-    build_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir)
+    open_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir)
     snap = IndexReader(settings.index_dir).refresh()
     vector = HashingEmbedder().embed_query("chip licences Malaysia")
+    pipeline = Pipeline(settings)
     for method in ("bm25", "dense", "hybrid"):
-        hits = retrieve(snap, "chip licences Malaysia", vector, 6, None, RetrievalConfig(method=method))  # type: ignore[arg-type]
+        hits = pipeline.run(snap, query("chip licences Malaysia", vector, 6), method)  # type: ignore[arg-type]
         assert "chips" not in {h.row.article_id for h in hits}, method
         assert np.all(np.isfinite([h.score for h in hits]))
 
@@ -151,8 +155,8 @@ def test_repeated_queries_are_embedded_once(settings: Settings, write_article: W
             return super().embed_query(text)
 
     service = QAService(settings, Counting())
-    first = service.search("interest rates").citations
-    assert service.search("interest rates").citations == first
+    first = service.search("interest rates").results
+    assert service.search("interest rates").results == first
     service.ask("interest rates")
     assert calls == ["interest rates"]
 
@@ -165,7 +169,7 @@ def test_a_segment_without_stored_term_counts_still_answers_lexically(
         (folder / "lexical.npz").unlink()
         (folder / "vocab.json").unlink()
     snap = IndexReader(settings.index_dir).refresh()
-    assert snap.lexical("warehouse robots", 1)[0].row.article_id == "robots"
+    assert lexical(snap, "warehouse robots", 1)[0].row.article_id == "robots"
 
 
 def test_a_damaged_segment_is_reported_not_retried(settings: Settings, write_article: WriteArticle) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from index.embedding import HashingEmbedder
+from index.embedders import HashingEmbedder
 from index.errors import IndexNotFound
 from index.manifest import read_manifest
 from qa.config import Settings
@@ -33,7 +33,7 @@ def test_watcher_reindexes_after_changes_settle(
         assert eventually(lambda: indexed_ids(settings) == {"a", "b"})
         (corpus_dir / "a.md").unlink()
         assert eventually(lambda: indexed_ids(settings) == {"b"})
-        assert service.search("satellites").citations[0].article_id == "b"
+        assert service.search("satellites").results[0].article_id == "b"
     finally:
         watcher.stop()
 

@@ -7,11 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.embedding import HashingEmbedder
+from index.config import open_writer
+from index.embedders import HashingEmbedder
 from index.errors import IndexNotFound, ModelMismatch, WriterBusy
 from index.manifest import read_manifest
 from qa.config import Settings
-from qa.service import QAService, build_writer
+from qa.service import QAService
 from tests.conftest import WriteArticle, live_rows
 
 
@@ -31,11 +32,11 @@ def counting() -> CountingEmbedder:
 
 
 def reconcile(settings: Settings, embedder: HashingEmbedder, **kw):  # type: ignore[no-untyped-def]
-    return build_writer(settings, embedder).reconcile(settings.corpus_dir, **kw)
+    return open_writer(settings, embedder).reconcile(settings.corpus_dir, **kw)
 
 
 def search_ids(settings: Settings, query: str, k: int = 10) -> list[str]:
-    return [c.article_id for c in QAService(settings, HashingEmbedder()).search(query, k).citations]
+    return [c.article_id for c in QAService(settings, HashingEmbedder()).search(query, k).results]
 
 
 def live_ids(index_dir: Path) -> list[tuple[str, int]]:
@@ -140,14 +141,14 @@ def test_another_model_is_refused_until_rebuild(settings: Settings, write_articl
     with pytest.raises(ModelMismatch, match="qa index --rebuild"):
         QAService(settings, other).search("text")
     assert reconcile(settings, other, rebuild=True).index_version > 1
-    assert QAService(settings, other).search("text").citations[0].article_id == "a"
+    assert QAService(settings, other).search("text").results[0].article_id == "a"
 
 
 def test_a_second_writer_is_refused_while_the_lock_is_held(settings: Settings, write_article: WriteArticle) -> None:
     write_article("a.md", "Some text.")
-    writer = build_writer(settings, HashingEmbedder())
+    writer = open_writer(settings, HashingEmbedder())
     with writer.lock(), pytest.raises(WriterBusy, match="--wait"):
-        build_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir)
+        open_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir)
     assert writer.reconcile(settings.corpus_dir).index_version == 1
 
 

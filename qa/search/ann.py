@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.ann import AnnConfig
 from index.errors import CorruptIndex
 
 _SCAN_BLOCK = 32_768  # rows scored at a time by an exact scan
@@ -24,7 +25,7 @@ _SCAN_BLOCK = 32_768  # rows scored at a time by an exact scan
 class AnnParams:
     """How large segments are searched (`QA_ANN_*` settings)."""
 
-    min_rows: int = 20_000  # segments with fewer rows are searched exactly, ANN file or not; 0: all
+    min_rows: int = AnnConfig.min_rows  # segments with fewer rows are searched exactly, ANN file or not
     nprobe: int = 64  # IVF lists probed a query
     ef_search: int = 128  # HNSW candidate list (at least the candidates re-scored)
     rerank: int = 4  # approximate candidates re-scored exactly, per result asked for

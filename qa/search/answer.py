@@ -12,31 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.embedding import Embedder
+from index.embedders import Embedder
 from index.sentences import split_sentences
-from qa.citations import Citation
-
-NO_ANSWER = "Nothing in the corpus answers this question."
-
-
-@dataclass(frozen=True, slots=True)
-class AnswerSentence:
-    text: str  # == article.text[start:end]
-    citations: tuple[int, ...]
-    article_id: str
-    start: int
-    end: int
-    score: float
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "text": self.text,
-            "citations": list(self.citations),
-            "article_id": self.article_id,
-            "start": self.start,
-            "end": self.end,
-            "score": round(self.score, 4),
-        }
+from qa.contract import AnswerSentence, Citation
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,11 +63,14 @@ def extract(
     chosen = [cands[i] for i in order[:max_sentences] if scores[i] >= floor]
     score = {id(c): float(scores[i]) for i, c in enumerate(cands)}
     chosen.sort(key=lambda c: (c.citations[0], c.start))  # article order, best-ranked article first
-    return [AnswerSentence(c.text, c.citations, c.article_id, c.start, c.end, score[id(c)]) for c in chosen]
-
-
-def answer_text(sentences: list[AnswerSentence]) -> str | None:
-    """The sentences joined, each followed by its citation markers: "Text. [1][3]"."""
-    if not sentences:
-        return None
-    return " ".join(f"{s.text} {''.join(f'[{n}]' for n in s.citations)}" for s in sentences)
+    return [
+        AnswerSentence(
+            text=c.text,
+            citations=list(c.citations),
+            article_id=c.article_id,
+            start=c.start,
+            end=c.end,
+            score=round(score[id(c)], 4),
+        )
+        for c in chosen
+    ]

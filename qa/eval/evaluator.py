@@ -17,11 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.embed_cache import CachedEmbedder
-from qa.beir import BeirDataset, Query, load_beir
+from index.embedders.cache import CachedEmbedder
 from qa.config import Settings
-from qa.ir_metrics import METRICS
-from qa.service import QAService, embedder_for
+from qa.eval.beir import BeirDataset, Query, load_beir
+from qa.eval.metrics import METRICS
+from qa.search.candidates import Method
+from qa.service import QAService
 
 DEPTH = 100  # documents ranked per query (Recall@100)
 
@@ -41,7 +42,7 @@ def evaluate(
     settings: Settings,
     *,
     split: str = "test",
-    methods: Sequence[str] = ("bm25", "dense", "hybrid"),
+    methods: Sequence[Method] = ("bm25", "dense", "hybrid"),
     cache_dir: Path = Path(".qa-cache"),
     max_queries: int | None = None,
     answer_sample: int = 500,
@@ -51,12 +52,12 @@ def evaluate(
     queries = list(data.queries.values())
     if max_queries is not None and max_queries < len(queries):
         queries = random.Random(0).sample(queries, max_queries)
-    embedder = CachedEmbedder(embedder_for(settings), cache_dir / "embeddings.sqlite3")
+    embedder = CachedEmbedder(settings.embedder_config().load(), cache_dir / "embeddings.sqlite3")
     try:
         with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
             service = _index(data, Path(tmp), settings, embedder, progress)
-            embedder.embed_documents([q.text for q in queries], progress=progress)  # batched, then cached
-            results = {m: _run(service, queries, data, m) for m in methods}
+            embedder.embed_queries([q.text for q in queries])  # batched, then cached
+            results: dict[str, dict[str, float]] = {m: _run(service, queries, data, m) for m in methods}
             with_answers = [q for q in queries if q.metadata.get("answers")]
             if with_answers and "hybrid" in results and answer_sample > 0:
                 sample = random.Random(1).sample(with_answers, min(answer_sample, len(with_answers)))
@@ -81,7 +82,7 @@ def _index(data: BeirDataset, tmp: Path, settings: Settings, embedder: CachedEmb
     return service
 
 
-def _run(service: QAService, queries: list[Query], data: BeirDataset, method: str) -> dict[str, float]:
+def _run(service: QAService, queries: list[Query], data: BeirDataset, method: Method) -> dict[str, float]:
     totals = dict.fromkeys(METRICS, 0.0)
     t0 = time.perf_counter()
     for q in queries:
@@ -95,9 +96,9 @@ def _run(service: QAService, queries: list[Query], data: BeirDataset, method: st
     return out
 
 
-def rank_documents(service: QAService, q: Query, method: str) -> list[str]:
+def rank_documents(service: QAService, q: Query, method: Method) -> list[str]:
     """Document ids by their best chunk, the query's own id dropped."""
-    _, _, hits = service.retrieve(q.text, 2 * DEPTH, method=method)
+    _, hits = service.retrieve(service.query(q.text, 2 * DEPTH), method)
     ranked: list[str] = []
     seen = {q.id}
     for h in hits:

@@ -1,4 +1,5 @@
-"""Pydantic models of the HTTP contract (DESIGN.md): requests validated, responses documented."""
+"""Pydantic models of the HTTP requests (DESIGN.md): validated at the edge. The responses are
+`qa.contract`'s shapes."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import datetime as dt
 from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from index.articles import Article
+from qa.search.filters import Filters
 
 
 def _date_string(value: object) -> object:
@@ -26,6 +30,13 @@ class FiltersIn(BaseModel):
     published_after: IsoDate | None = Field(None, description="Inclusive lower bound (YYYY-MM-DD)")
     published_before: IsoDate | None = Field(None, description="Inclusive upper bound (YYYY-MM-DD)")
 
+    def to_filters(self) -> Filters:
+        return Filters(
+            source=self.source,
+            published_after=self.published_after.isoformat() if self.published_after else None,
+            published_before=self.published_before.isoformat() if self.published_before else None,
+        )
+
 
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -43,45 +54,6 @@ class AskRequest(BaseModel):
     filters: FiltersIn | None = None
 
 
-class CitationOut(BaseModel):
-    n: int
-    article_id: str
-    title: str
-    url: str | None
-    published: str | None
-    source: str | None
-    quote: str = Field(description="Verbatim: article.text[start:end]")
-    start: int
-    end: int
-    score: float
-
-
-class SearchResponse(BaseModel):
-    query: str
-    results: list[CitationOut]
-    index_version: int
-    took_ms: float
-
-
-class SentenceOut(BaseModel):
-    text: str = Field(description="Verbatim: text of article `article_id` from `start` to `end`")
-    citations: list[int]
-    article_id: str
-    start: int
-    end: int
-    score: float
-
-
-class AskResponse(BaseModel):
-    question: str
-    answer: str | None = Field(description="Answer sentences with [n] markers; null when nothing answers")
-    sentences: list[SentenceOut]
-    citations: list[CitationOut]
-    index_version: int
-    took_ms: float
-    message: str | None = Field(description="Said plainly when nothing in the corpus answers")
-
-
 class ArticleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -92,31 +64,12 @@ class ArticleIn(BaseModel):
     published: IsoDate | None = Field(None, description="YYYY-MM-DD")
     source: str | None = Field(None, max_length=200)
 
-
-class WriteResponse(BaseModel):
-    index_version: int
-    added: list[str]
-    changed: list[str]
-    deleted: list[str]
-    unchanged: int
-    skipped: list[dict[str, str]]
-    chunks_embedded: int
-
-
-class ReadyResponse(BaseModel):
-    status: str
-    index_version: int
-    articles: int
-    chunks: int
-
-
-class ValidationProblem(BaseModel):
-    loc: list[str | int]
-    msg: str
-    type: str
-
-
-class Problem(BaseModel):
-    """Every 4xx/5xx: a reason, or for invalid requests (422) the list of what is wrong where."""
-
-    detail: str | list[ValidationProblem]
+    def to_article(self) -> Article:
+        return Article(
+            id=self.id.strip(),
+            title=self.title.strip(),
+            text=self.text.strip(),
+            url=self.url,
+            published=self.published.isoformat() if self.published else None,
+            source=self.source,
+        )

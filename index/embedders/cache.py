@@ -1,7 +1,7 @@
-"""A persistent embedding cache keyed by model, backend and text hash (SQLite), wrapping any Embedder.
+"""A persistent embedding cache keyed by model, variant and text (SQLite), wrapping any Embedder.
 
 Evaluation re-indexes the same documents and asks the same questions run after run; with the
-cache a re-run embeds nothing, and the model (torch) is never even loaded.
+cache a re-run embeds nothing, and the model is never even loaded.
 """
 
 from __future__ import annotations
@@ -9,20 +9,18 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from index.embedding import Embedder, Tokenizer
+from index.embedders.protocol import Embedder, Tokenizer
 
 
 class CachedEmbedder:
     def __init__(self, inner: Embedder, path: Path) -> None:
         self.inner = inner
         self.name = inner.name
-        # The same model run by another backend or precision gives slightly different vectors.
-        self._variant = f"{type(inner).__name__}/{getattr(inner, 'precision', '')}"
         self.max_tokens = inner.max_tokens
         self.special_tokens = inner.special_tokens
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -38,14 +36,27 @@ class CachedEmbedder:
         return self.inner.dim
 
     @property
+    def variant(self) -> str:
+        return self.inner.variant
+
+    @property
     def tokenizer(self) -> Tokenizer:
         return self.inner.tokenizer
 
-    def _key(self, text: str) -> str:
-        return hashlib.sha256(f"{self.name}\0{self._variant}\0{text}".encode()).hexdigest()
-
     def embed_documents(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        keys = [self._key(t) for t in texts]
+        return self._cached("document", texts, lambda missing: self.inner.embed_documents(missing, progress=progress))
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._cached("query", texts, self.inner.embed_queries)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed_queries([text])[0]
+
+    def _key(self, kind: str, text: str) -> str:
+        return hashlib.sha256(f"{self.name}\0{self.inner.variant}\0{kind}\0{text}".encode()).hexdigest()
+
+    def _cached(self, kind: str, texts: Sequence[str], embed: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+        keys = [self._key(kind, t) for t in texts]
         found: dict[str, np.ndarray] = {}
         with self._lock:
             for i in range(0, len(keys), 900):
@@ -58,7 +69,7 @@ class CachedEmbedder:
         self.hits += len(keys) - len(missing)
         self.misses += len(missing)
         if missing:
-            vectors = self.inner.embed_documents([t for _, t in missing], progress=progress)
+            vectors = embed([t for _, t in missing])
             with self._lock, self._db:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO vectors VALUES (?, ?)",
@@ -68,9 +79,6 @@ class CachedEmbedder:
         if not keys:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return self.embed_documents([text])[0]
 
     def close(self) -> None:
         self._db.close()

@@ -2,47 +2,50 @@
 
 - `SentenceMatch` (on by default; chosen by `qa eval`): a passage gains by its best sentence,
   the sum of the BM25 idf of the question's terms that the sentence holds. An answer tends to sit
-  in one sentence that shares the question's words; this lifts SQuAD nDCG@10 by about 0.008.
+  in one sentence that shares the question's words.
 - `CrossEncoder`: a sentence-transformers cross-encoder read from a local folder (`QA_RERANKER`),
-  off unless configured; no cross-encoder ships inside a PyPI package today.
+  off unless configured.
 """
 
 from __future__ import annotations
 
-from functools import cached_property
+import sys
+from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from index.errors import IndexStoreError
 from index.lexical import tokenize
+from index.sentences import split_sentences
+from qa.search.bm25 import BM25
+from qa.search.hits import Hit
+from qa.search.query import Query
 
-if TYPE_CHECKING:
-    from qa.bm25 import BM25
-    from qa.reader import Hit
+SENTENCE_CACHE_ROWS = 20_000  # passages whose sentence terms are kept (about 2.5 KB each)
 
 
 class Reranker(Protocol):
-    def rerank(self, query: str, hits: list[Hit]) -> list[Hit]: ...
+    def rerank(self, query: Query, hits: list[Hit], bm25: BM25) -> list[Hit]: ...
 
 
 class SentenceMatch:
-    def __init__(self, bm25: BM25, weight: float, depth: int = 30) -> None:
-        self.bm25, self.weight, self.depth = bm25, weight, depth
+    def __init__(self, weight: float, depth: int = 30) -> None:
+        self.weight, self.depth = weight, depth
+        # Passages never change: each one's sentences are split and tokenised once, when first
+        # reranked (keyed by the passage text, whose hash Python keeps with the string).
+        self.sentence_terms = lru_cache(maxsize=SENTENCE_CACHE_ROWS)(_sentence_terms)
 
-    def rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
-        terms = set(tokenize([query])[0])
+    def rerank(self, query: Query, hits: list[Hit], bm25: BM25) -> list[Hit]:
+        terms = set(query.terms)
         top = hits[: self.depth]
         if not terms or len(top) < 2 or self.weight <= 0:
             return hits
-        idf = {t: self.bm25.idf(t) for t in terms}
+        idf = {t: bm25.idf(t) for t in terms}
         best = np.array(
             [
-                max(
-                    (sum(idf[t] for t in terms.intersection(s)) for s in h.segment.sentence_terms(h.index)),
-                    default=0.0,
-                )
+                max((sum(idf[t] for t in terms.intersection(s)) for s in self.sentence_terms(h.row.text)), default=0.0)
                 for h in top
             ]
         )
@@ -53,6 +56,13 @@ class SentenceMatch:
         boosted = scores + self.weight * spread * best / best.max()
         order = np.argsort(-boosted, kind="stable")
         return [top[j].rescored(float(boosted[j])) for j in order] + hits[self.depth :]
+
+
+def _sentence_terms(text: str) -> tuple[tuple[str, ...], ...]:
+    """The distinct BM25 terms of each sentence of a passage, in order of first use (interned:
+    passages share the strings)."""
+    sentences = tokenize([text[a:b] for a, b in split_sentences(text)])
+    return tuple(tuple(sys.intern(t) for t in dict.fromkeys(terms)) for terms in sentences)
 
 
 class CrossEncoder:
@@ -67,10 +77,10 @@ class CrossEncoder:
 
         return STCrossEncoder(self.path, device="cpu", local_files_only=True)
 
-    def rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
+    def rerank(self, query: Query, hits: list[Hit], bm25: BM25) -> list[Hit]:
         top = hits[: self.depth]
         if not top:
             return hits
-        scores = np.asarray(self.model.predict([(query, h.row.text) for h in top]), dtype=np.float64).ravel()
+        scores = np.asarray(self.model.predict([(query.text, h.row.text) for h in top]), dtype=np.float64).ravel()
         order = np.argsort(-scores, kind="stable")
         return [top[j].rescored(float(scores[j])) for j in order] + hits[self.depth :]

@@ -1,0 +1,117 @@
+"""The HTTP service: `create_app(settings)` builds a FastAPI app; the index and the model load in
+its lifespan, never at import. Front ends built on it (the Slack adapter) are passed in as
+`frontends`: mounted when the app is built, started once the service exists, stopped at shutdown."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from index.errors import BadArticle, CorruptIndex, IndexNotFound, IndexStoreError, ModelMismatch, WriterBusy
+from qa.config import Settings
+from qa.contract import Problem
+from qa.http.observability import Metrics, RequestMiddleware, request_id
+from qa.http.routes import admin, operations, search
+from qa.http.routes.operations import STATIC
+from qa.live import Live
+from qa.service import Conflict, NotFound, QAService
+
+log = logging.getLogger(__name__)
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem} for code in (400, 401, 403, 404, 409, 413, 422, 503)
+}
+PROBLEMS: tuple[tuple[type[Exception], int], ...] = (
+    (NotFound, 404),
+    (Conflict, 409),
+    (BadArticle, 422),
+    (IndexNotFound, 503),
+    (ModelMismatch, 503),
+    (CorruptIndex, 503),
+    (WriterBusy, 503),
+    (IndexStoreError, 503),
+)
+
+
+class Frontend(Protocol):
+    """A front end served by the same process over the same service (e.g. `bot.http.SlackFrontend`)."""
+
+    def mount(self, app: FastAPI) -> None: ...
+
+    def start(self, service: QAService) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def create_app(
+    settings: Settings,
+    service_factory: Callable[[Settings], QAService] = QAService,
+    frontends: Sequence[Frontend] = (),
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service = await run_in_threadpool(service_factory, settings)
+        app.state.service = service
+        live = await run_in_threadpool(Live(service, watch=settings.watch).start)
+        for frontend in frontends:
+            frontend.start(service)
+        yield
+        for frontend in frontends:
+            frontend.stop()
+        live.stop()
+
+    app = FastAPI(
+        title="News QA",
+        version="0.1.0",
+        description="Cited passages and extractive answers from a corpus of news articles.",
+        lifespan=lifespan,
+        responses=ERRORS,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    app.add_middleware(RequestMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes)
+    for router in (search.router, admin.router, operations.router):
+        app.include_router(router)
+    for frontend in frontends:
+        frontend.mount(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    _add_error_handlers(app)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    def problem(status: int) -> Callable[[Request, Exception], JSONResponse]:
+        def handle(request: Request, exc: Exception) -> JSONResponse:
+            return JSONResponse({"detail": str(exc)}, status_code=status)
+
+        return handle
+
+    for exc_type, status in PROBLEMS:
+        app.add_exception_handler(exc_type, problem(status))
+
+    async def invalid(request: Request, exc: Exception) -> JSONResponse:
+        # FastAPI's own handler echoes the input back, which fails on text JSON cannot encode
+        # (a lone surrogate): keep where and why, drop the input.
+        errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+        detail = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            for e in errors
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    app.add_exception_handler(RequestValidationError, invalid)
+
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        error_id = request_id.get() if request_id.get() != "-" else uuid.uuid4().hex[:16]
+        log.exception("unexpected error (error id %s)", error_id)
+        return JSONResponse({"detail": f"internal error (error id {error_id})"}, status_code=500)
+
+    app.add_exception_handler(Exception, unexpected)

@@ -1,0 +1,45 @@
+"""POST/GET /search and POST /ask: cited passages, and extractive answers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from qa.contract import AskResult, SearchResult
+from qa.http.deps import AppSettings, Service, question
+from qa.http.schemas import AskRequest, SearchRequest
+
+router = APIRouter(tags=["search"])
+
+
+def _json(result: SearchResult | AskResult) -> Response:
+    """The service's result as JSON, as it is: `response_model` documents its shape, and
+    tests/test_contract.py checks every answer against that document."""
+    return Response(result.model_dump_json(), media_type="application/json")
+
+
+@router.post("/search", response_model=SearchResult)
+def search(body: SearchRequest, svc: Service, settings: AppSettings) -> Response:
+    """Cited passages that best match the query; filters apply before the top-k cut."""
+    query = question(body.query, "query", settings)
+    filters = body.filters.to_filters() if body.filters else None
+    return _json(svc.search(query, body.top_k, filters))
+
+
+@router.get("/search", response_model=SearchResult)
+def search_get(
+    svc: Service,
+    settings: AppSettings,
+    q: Annotated[str, Query(min_length=1, description="Question or search words")],
+    top_k: Annotated[int, Query(ge=1, le=50)] = 5,
+) -> Response:
+    return _json(svc.search(question(q, "q", settings), top_k))
+
+
+@router.post("/ask", response_model=AskResult)
+def ask(body: AskRequest, svc: Service, settings: AppSettings) -> Response:
+    """An extractive answer: 1-3 verbatim sentences with citation numbers, or null."""
+    filters = body.filters.to_filters() if body.filters else None
+    return _json(svc.ask(question(body.question, "question", settings), body.top_k, filters))

@@ -1,0 +1,32 @@
+"""A candidate passage as it moves through the stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.articles import ArticleMeta
+from index.chunking import Chunk
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    row: Chunk
+    article: ArticleMeta
+    score: float  # what the last stage ranked by
+    segment: str  # the segment's name; (segment, index) identifies the row in a snapshot
+    index: int  # row number in the segment
+    vector: np.ndarray  # the row's embedding (a view of the segment's vectors)
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.segment, self.index)
+
+    def rescored(self, score: float) -> Hit:
+        return Hit(self.row, self.article, score, self.segment, self.index, self.vector)
+
+
+def ranking(h: Hit) -> tuple[float, str, int]:
+    """Best first; ties by article id, then position in the article: a stable order."""
+    return (-h.score, h.row.article_id, h.row.start)

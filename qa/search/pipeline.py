@@ -1,0 +1,41 @@
+"""The read core's stages in order: candidates -> fusion -> rerank -> collapse.
+
+One `Pipeline` per service: it holds what the stages keep between queries (the reranker's
+sentence cache, a cross-encoder), and runs a `Query` against a `Snapshot`.
+"""
+
+from __future__ import annotations
+
+from qa.search.candidates import Method, dense_top, hybrid, lexical_top
+from qa.search.collapse import collapse
+from qa.search.fusion import fuse
+from qa.search.hits import Hit
+from qa.search.query import Query
+from qa.search.rerank import CrossEncoder, Reranker, SentenceMatch
+from qa.search.settings import SearchSettings
+from qa.search.snapshot import Snapshot
+
+
+class Pipeline:
+    def __init__(self, settings: SearchSettings) -> None:
+        self.settings = settings
+        self.rerankers: list[Reranker] = []
+        if settings.sentence_weight > 0:
+            self.rerankers.append(SentenceMatch(settings.sentence_weight))
+        if settings.reranker:
+            self.rerankers.append(CrossEncoder(settings.reranker))
+
+    def run(self, snap: Snapshot, query: Query, method: Method | None = None) -> list[Hit]:
+        """The ranked distinct passages for `query` (at most `query.k`)."""
+        s = self.settings
+        method = method or s.retrieval
+        pool = max(s.candidate_pool, 4 * query.k)
+        if method == "dense":
+            hits = dense_top(snap, query, pool)
+        elif method == "bm25":
+            hits = lexical_top(snap, query, pool)
+        else:
+            hits = fuse(hybrid(snap, query, pool), s.fusion, s.dense_weight, s.rrf_k)
+            for stage in self.rerankers:
+                hits = stage.rerank(query, hits, snap.bm25)
+        return collapse(hits, query.k)
