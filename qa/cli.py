@@ -94,6 +94,8 @@ def _question_parsers(sub: Any) -> None:
     _add_index_dir(p)
     p.add_argument("query", help="the question or search words")
     p.add_argument("-k", "--top-k", type=int, default=None, help="number of passages (1-50, default 5)")
+    _add_as_of(p)
+    p.add_argument("--sort", choices=["relevance", "date"], default="relevance", help="best or newest first")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("-q", "--quiet", action="store_true", help="no info messages")
     p.set_defaults(func=cmd_search)
@@ -102,6 +104,7 @@ def _question_parsers(sub: Any) -> None:
     _add_index_dir(p)
     p.add_argument("question", help="the question")
     p.add_argument("-k", "--top-k", type=int, default=None, help="passages to answer from (1-50, default 5)")
+    _add_as_of(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON (the /ask shape)")
     p.set_defaults(func=cmd_ask)
 
@@ -118,6 +121,24 @@ def _serving_parsers(sub: Any, frontends: Frontends | None) -> None:
     _add_index_dir(p)
     p.add_argument("--corpus", type=Path, help="corpus folder (QA_CORPUS_DIR, default corpus)")
     p.set_defaults(func=cmd_watch)
+
+
+def _add_as_of(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--as-of",
+        type=_day,
+        metavar="DATE",
+        help="reference time for 'latest', 'last week', 'in March' (ISO date or date-time; default today)",
+    )
+
+
+def _day(text: str) -> Any:
+    import datetime as dt
+
+    try:
+        return dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00")).date()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date or date-time: {text!r}") from None
 
 
 def _add_index_dir(p: argparse.ArgumentParser) -> None:
@@ -201,10 +222,12 @@ def _question_service(args: argparse.Namespace, text: str) -> QAService | None:
 def cmd_search(args: argparse.Namespace) -> int:
     if (service := _question_service(args, args.query)) is None:
         return EXIT_ERROR
-    result = service.search(args.query.strip(), args.top_k)
+    result = service.search(args.query.strip(), args.top_k, now=args.as_of, sort=args.sort)
     if args.json:
         print(json.dumps(result.model_dump(exclude={"took_ms"}), ensure_ascii=False))
     else:
+        if result.time:
+            print(f"time: {result.time.reason} (as of {result.time.as_of})\n")
         print(render_citations(result.results, result.index_version, result.query))
     return EXIT_OK
 
@@ -212,11 +235,13 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     if (service := _question_service(args, args.question)) is None:
         return EXIT_ERROR
-    result = service.ask(args.question.strip(), args.top_k)
+    result = service.ask(args.question.strip(), args.top_k, now=args.as_of)
     if args.json:
         print(result.model_dump_json())
         return EXIT_OK
     answer = result.answer
+    if result.time:
+        print(f"time: {result.time.reason} (as of {result.time.as_of})\n")
     print(textwrap.fill(answer, 100) if answer else str(result.message))
     print()
     if result.citations:

@@ -4,20 +4,34 @@ service's own below. Each default is defined once, beside the code that uses it.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from index.config import ENV, IndexSettings
 from qa.search.ann import AnnParams
 from qa.search.settings import SearchSettings
 
+CROSS_ENCODER_THRESHOLD = 4.0  # calibrated on SQuAD and datasets/news_qa: README, "Answers"
+EMBEDDING_THRESHOLD = 0.575  # calibrated on SQuAD for all-MiniLM-L6-v2 (bench/calibrate_answer.py)
+
 
 class Settings(SearchSettings, IndexSettings):
     model_config = ENV
 
     max_query_chars: int = Field(1000, gt=0, description="Longer questions and queries are refused")
-    answer_threshold: float = Field(
-        0.575, description="Best sentence score below which /ask says nothing answers the question"
+    answer_scorer: Literal["cross-encoder", "embedding"] = Field(
+        "cross-encoder",
+        description="How answer sentences are chosen: the cross-encoder reads the question with each "
+        "candidate; 'embedding': cosine of sentence and question embeddings",
     )
+    answer_threshold: float | None = Field(
+        None,
+        description="Best sentence score below which /ask says nothing answers the question; empty: the "
+        "scorer's calibrated value",
+    )
+    answer_pairs: int = Field(12, ge=1, le=100, description="Candidate sentences the cross-encoder reads")
+
     api_keys: str = Field("", description="Comma-separated keys for the admin routes; empty: admin off")
     watch: bool = Field(False, description="Under `qa serve`, re-index when the corpus folder changes")
     reload_interval: float = Field(0.5, gt=0, description="Seconds between checks for a new commit")

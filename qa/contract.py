@@ -38,6 +38,19 @@ class AnswerSentence(Shape):
     start: int
     end: int
     score: float
+    published: str | None = Field(None, description="When the sentence's article was published, YYYY-MM-DD")
+
+
+class TimeApplied(Shape):
+    """What the question said of time, and what the search did with it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, serialize_by_alias=True)
+
+    from_: str | None = Field(alias="from", description="First day of the window searched (inclusive), YYYY-MM-DD")
+    to: str | None = Field(description="Last day of the window searched (inclusive), YYYY-MM-DD")
+    reason: str = Field(description="The expression and how it was read, or why the window was let go")
+    latest: bool = Field(False, description="The newest of equally good passages was put first")
+    as_of: str = Field(description="The reference time the question was read against, YYYY-MM-DD")
 
 
 class SearchResult(Shape):
@@ -45,6 +58,7 @@ class SearchResult(Shape):
     results: list[Citation]
     index_version: int
     took_ms: float
+    time: TimeApplied | None = None
 
 
 class AskResult(Shape):
@@ -55,6 +69,7 @@ class AskResult(Shape):
     index_version: int
     took_ms: float
     message: str | None = Field(description="Said plainly when nothing in the corpus answers")
+    time: TimeApplied | None = None
 
     @classmethod
     def of(
@@ -64,6 +79,8 @@ class AskResult(Shape):
         citations: list[Citation],
         index_version: int,
         took_ms: float,
+        time: TimeApplied | None = None,
+        message: str | None = None,
     ) -> AskResult:
         return cls(
             question=question,
@@ -72,8 +89,22 @@ class AskResult(Shape):
             citations=citations,
             index_version=index_version,
             took_ms=took_ms,
-            message=None if sentences else NO_ANSWER,
+            message=None if sentences else (message or NO_ANSWER),
+            time=time,
         )
+
+
+class ArticleOut(Shape):
+    id: str
+    title: str
+    url: str | None
+    published: str | None = Field(description="YYYY-MM-DD")
+    source: str | None
+
+
+class ArticleList(Shape):
+    articles: list[ArticleOut] = Field(description="Newest first")
+    index_version: int
 
 
 class SkippedFile(Shape):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -16,15 +19,35 @@ from index.embedders import Embedder
 from index.errors import BadArticle, IndexNotFound
 from index.manifest import ArticleEntry
 from index.writer import IndexWriter, ReconcileResult
-from qa.config import Settings
-from qa.contract import AskResult, Citation, SearchResult, SkippedFile, WriteResult
-from qa.search.answer import extract
+from qa.config import CROSS_ENCODER_THRESHOLD, EMBEDDING_THRESHOLD, Settings
+from qa.contract import (
+    ArticleList,
+    ArticleOut,
+    AskResult,
+    Citation,
+    SearchResult,
+    SkippedFile,
+    TimeApplied,
+    WriteResult,
+)
+from qa.search.answer import Answerer, CrossEncoderAnswers, EmbeddingAnswers, answer
 from qa.search.candidates import Method
 from qa.search.filters import Filters
 from qa.search.hits import Hit
 from qa.search.pipeline import Pipeline
 from qa.search.query import Query
 from qa.search.snapshot import IndexReader, Snapshot
+
+Sort = Literal["relevance", "date"]
+
+
+@dataclass(frozen=True)
+class Found:
+    snap: Snapshot
+    query: Query
+    hits: list[Hit]
+    time: TimeApplied | None
+    window_empty: bool = False  # the question's window held nothing: these are outside it
 
 
 class NotFound(LookupError):
@@ -45,6 +68,7 @@ class QAService:
         _set_search_threads(settings.search_threads)
         self.reader = IndexReader(settings.index_dir, settings.ann_params())
         self.pipeline = Pipeline(settings)
+        self.answerer = answerer_for(settings, self.embedder)
         self._write_lock = threading.Lock()
         # Repeated questions (a page reload, a Slack retry, a popular query) skip the model.
         self.query_vector = lru_cache(maxsize=settings.query_cache_size)(self._embed_query)
@@ -67,26 +91,89 @@ class QAService:
         self.reader.refresh()
         return self.snapshot()
 
-    def query(self, text: str, top_k: int | None = None, filters: Filters | None = None) -> Query:
-        return Query.parse(text, self.query_vector, top_k or self.settings.top_k, filters)
+    def query(
+        self, text: str, top_k: int | None = None, filters: Filters | None = None, now: dt.date | None = None
+    ) -> Query:
+        """The parsed question; with `now`, its time expressions are read against that day."""
+        return Query.parse(text, self.query_vector, top_k or self.settings.top_k, filters, now)
 
     def retrieve(self, query: Query, method: Method | None = None) -> tuple[Snapshot, list[Hit]]:
         """The snapshot used and the ranked distinct passages."""
         snap = self.snapshot()
         return snap, self.pipeline.run(snap, query, method)
 
-    def search(self, text: str, top_k: int | None = None, filters: Filters | None = None) -> SearchResult:
+    def search(
+        self,
+        text: str,
+        top_k: int | None = None,
+        filters: Filters | None = None,
+        now: dt.date | None = None,
+        sort: Sort = "relevance",
+    ) -> SearchResult:
         t0 = time.perf_counter()
-        snap, hits = self.retrieve(self.query(text, top_k, filters))
-        return SearchResult(query=text, results=cite(hits), index_version=snap.version, took_ms=_ms_since(t0))
+        found = self.in_time(text, top_k, filters, now)
+        hits = by_date(found.hits) if sort == "date" else found.hits
+        return SearchResult(
+            query=text, results=cite(hits), index_version=found.snap.version, took_ms=_ms_since(t0), time=found.time
+        )
 
-    def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None) -> AskResult:
+    def ask(
+        self, question: str, top_k: int | None = None, filters: Filters | None = None, now: dt.date | None = None
+    ) -> AskResult:
         t0 = time.perf_counter()
-        query = self.query(question, top_k, filters)
-        snap, hits = self.retrieve(query)
-        citations = cite(hits)
-        sentences = extract(query.vector, citations, self.embedder, threshold=self.settings.answer_threshold)
-        return AskResult.of(question, sentences, citations, snap.version, _ms_since(t0))
+        found = self.in_time(question, top_k, filters, now)
+        citations = cite(found.hits)
+        sentences = [] if found.window_empty else answer(self.answerer, found.query, citations, found.snap.bm25.idf)
+        message = None
+        if found.window_empty and found.time is not None:
+            message = (
+                f"Nothing in the corpus was published {found.time.reason}; the closest passages outside it follow."
+            )
+        return AskResult.of(
+            question, sentences, citations, found.snap.version, _ms_since(t0), time=found.time, message=message
+        )
+
+    def in_time(self, text: str, top_k: int | None, filters: Filters | None, now: dt.date | None) -> Found:
+        """Retrieval that reads the question's time against `now` (today by default) in a corpus
+        whose articles have dates; when the window holds nothing, the closest passages outside it."""
+        snap = self.snapshot()
+        if not snap.dated or not self.settings.time_aware:
+            query = self.query(text, top_k, filters)
+            return Found(snap, query, self.pipeline.run(snap, query), None)
+        day = now or dt.date.today()
+        query = self.query(text, top_k, filters, day)
+        hits = self.pipeline.run(snap, query)
+        intent = query.time
+        if intent is None or (intent.window is None and not intent.latest):
+            return Found(snap, query, hits, None)
+        if intent.window is None:
+            reason = "a question about the current state: the newest of equally good passages first"
+            return Found(
+                snap, query, hits, TimeApplied(from_=None, to=None, reason=reason, latest=True, as_of=str(day))
+            )
+        window = intent.window
+        applied = TimeApplied(
+            from_=_iso(window.start), to=_iso(window.end), reason=window.reason, as_of=day.isoformat()
+        )
+        if hits:
+            return Found(snap, query, hits, applied)
+        plain = self.query(text, top_k, filters)  # the question as words, without the window
+        outside = self.pipeline.run(snap, plain)
+        said = f"between {_iso(window.start) or 'the first article'} and {_iso(window.end) or day}"
+        empty = applied.model_copy(update={"reason": f"{said} ({window.reason})"})
+        return Found(snap, plain, outside, empty, window_empty=True)
+
+    def articles(self, since: dt.date | None = None, source: str | None = None, limit: int = 20) -> ArticleList:
+        """What's new: articles published on or after `since`, from `source`, newest first."""
+        snap = self.snapshot()
+        floor = since.isoformat() if since else None
+        wanted = (source or "").casefold()
+        picked = [
+            ArticleOut(id=m.id, title=m.title, url=m.url, published=m.published, source=m.source)
+            for m in snap.articles
+            if (floor is None or (m.published or "") >= floor) and (not wanted or (m.source or "").casefold() == wanted)
+        ]
+        return ArticleList(articles=picked[:limit], index_version=snap.version)
 
     # -- writing (each holds the single-writer lock, then loads the new commit) -----------------
 
@@ -128,6 +215,18 @@ class QAService:
             return None
 
 
+def answerer_for(settings: Settings, embedder: Embedder) -> Answerer:
+    """The configured answer stage, with its calibrated threshold unless one is set."""
+    if settings.answer_scorer == "embedding":
+        threshold = EMBEDDING_THRESHOLD if settings.answer_threshold is None else settings.answer_threshold
+        return EmbeddingAnswers(embedder, threshold)
+    from index.embedders.cross_encoder import OnnxCrossEncoder
+
+    threshold = CROSS_ENCODER_THRESHOLD if settings.answer_threshold is None else settings.answer_threshold
+    model = OnnxCrossEncoder.packaged(max_tokens=320)
+    return CrossEncoderAnswers(model, threshold, pairs=settings.answer_pairs)
+
+
 def cite(hits: list[Hit]) -> list[Citation]:
     """The hits as numbered citations, in rank order."""
     return [
@@ -145,6 +244,15 @@ def cite(hits: list[Hit]) -> list[Citation]:
         )
         for n, h in enumerate(hits, start=1)
     ]
+
+
+def by_date(hits: list[Hit]) -> list[Hit]:
+    """Newest first (undated last), the ranking kept among equal dates."""
+    return sorted(hits, key=lambda h: h.article.published or "", reverse=True)
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 def write_result(result: ReconcileResult) -> WriteResult:

@@ -35,7 +35,7 @@ def test_post_search_returns_cited_passages(client: TestClient, app_settings: Se
     r = client.post("/search", json={"query": "interest rates central bank", "top_k": 2})
     assert r.status_code == 200
     body = r.json()
-    assert set(body) == {"query", "results", "index_version", "took_ms"}
+    assert set(body) == {"query", "results", "index_version", "took_ms", "time"}
     SearchResult.model_validate(body, strict=True)  # the contract's shape
     assert body["results"][0]["article_id"] == "rates"
     assert body["results"][0]["url"] == "https://ledger.example.org/fed"

@@ -52,6 +52,15 @@ def test_answer_has_markers_sources_and_buttons() -> None:
     assert block_kit_problems(message.payload()) == []
 
 
+def test_passages_of_one_article_are_shown_under_one_source() -> None:
+    same = [cite(1), cite(2, article_id="a1", quote="Second passage of article one."), cite(3)]
+    sources = answer_message(result([("Rates held.", (1, 2))], same), None).blocks[1]["text"]["text"]
+    assert sources.count("Title 1") == 1 and sources.count("https://news.example.com/1") == 1
+    assert "*<https://news.example.com/1|[1][2] Title 1>* · Daily Ledger · 2026-03-18\n>[1] Quote number 1." in sources
+    assert ">[2] Second passage of article one." in sources
+    assert "|[3] Title 3>*" in sources and ">Quote number 3." in sources  # one passage: no number repeated
+
+
 def test_at_most_five_sources_the_cited_ones_first() -> None:
     r = result([("Late fact.", (8,))], [cite(n) for n in range(1, 9)])
     sources = answer_message(r, "id").blocks[1]["text"]["text"]

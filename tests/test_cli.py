@@ -57,7 +57,7 @@ def test_index_json_then_search_json(capsys: pytest.CaptureFixture[str], write_a
     code, out, _ = run(capsys, "search", "interest rates held", "--json", "-k", "1")
     assert code == 0
     body = json.loads(out)
-    assert set(body) == {"query", "results", "index_version"}
+    assert set(body) == {"query", "results", "index_version", "time"}
     assert body["index_version"] == result["index_version"]
     [hit] = body["results"]
     assert set(hit) == {

@@ -105,6 +105,12 @@ def test_every_route_answers_as_documented(client: TestClient, app_settings: Set
     filters = {"source": "Example Wire", "published_after": "2026-01-01"}
     check(client.post("/search", json={"query": "chips", "filters": filters}), "/search")
     check(client.get("/search", params={"q": "gigawatts power"}), "/search")
+    timed = {"query": "chips licence last month", "now": "2026-02-20T09:30:00Z", "sort": "date"}
+    assert check(client.post("/search", json=timed), "/search").json()["time"]["from"] == "2026-01-01"
+    assert check(client.post("/search", json={"query": "x", "now": "yesterday"}), "/search").status_code == 422
+    listed = check(client.get("/articles", params={"since": "2026-02-01"}), "/articles").json()
+    assert [a["id"] for a in listed["articles"]] == ["rates", "power"]
+    assert check(client.get("/articles", params={"limit": 0}), "/articles").status_code == 422
     answered = check(client.post("/ask", json={"question": "Did the central bank hold rates?"}), "/ask").json()
     assert answered["sentences"] and answered["answer"]
     nothing = check(client.post("/ask", json={"question": "zebra giraffe"}), "/ask").json()

@@ -1,4 +1,4 @@
-"""End to end with the real bundled model: index corpus/ and ask in other words."""
+"""End to end with the real default models: index corpus/ and ask in other words."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from index.config import open_writer
-from index.embedders import EmbedderConfig
 from index.loaders import load_corpus
 from qa.config import Settings
 from qa.service import QAService
@@ -19,7 +18,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> QAService:
     settings = Settings(corpus_dir=SAMPLE_CORPUS, index_dir=tmp_path_factory.mktemp("index"), _env_file=None)
-    embedder = EmbedderConfig(backend="torch").load()
+    embedder = settings.embedder_config().load()
     result = open_writer(settings, embedder).reconcile(settings.corpus_dir)
     assert result.chunks_embedded > 0 and not result.plan.skipped
     return QAService(settings, embedder)

@@ -132,8 +132,8 @@ def test_cached_model_is_reused_without_torch(cache: Path, fp32: OnnxEmbedder, i
         "from pathlib import Path\n"
         "from pathlib import Path\n"
         "from index.embedders import EmbedderConfig\n"
-        f"e = EmbedderConfig('', 'onnx', 16, Path({str(cache)!r})).load()\n"
-        f"q = EmbedderConfig('', 'onnx-int8', 16, Path({str(cache)!r})).load()\n"
+        f"e = EmbedderConfig('minilm', 'onnx', 16, Path({str(cache)!r})).load()\n"
+        f"q = EmbedderConfig('minilm', 'onnx-int8', 16, Path({str(cache)!r})).load()\n"
         f"v = e.embed_documents({TEXTS[:3]!r})\n"
         "q.embed_query('warm')\n"
         "print(json.dumps({'vectors': v.tolist(), 'name': e.name,\n"
@@ -150,7 +150,7 @@ def test_constructing_and_chunking_do_not_import_torch(tmp_path: Path) -> None:
         "import json, sys\n"
         "from pathlib import Path\n"
         "from index.embedders import EmbedderConfig\n"
-        f"e = EmbedderConfig('', 'onnx-int8', cache_dir=Path({str(tmp_path)!r})).load()\n"
+        f"e = EmbedderConfig('minilm', 'onnx-int8', cache_dir=Path({str(tmp_path)!r})).load()\n"
         "n = e.tokenizer.count(['Chip tariffs rose.'])\n"
         "print(json.dumps({'dim': e.dim, 'max': e.max_tokens, 'n': n, 'name': e.name,\n"
         "    'loaded': [m for m in ('torch', 'transformers', 'sentence_transformers', 'onnxruntime')\n"
@@ -172,9 +172,9 @@ def test_a_damaged_cache_file_is_made_again(tmp_path: Path, cache: Path, int8: O
 
 
 def test_embedder_config_backends(tmp_path: Path) -> None:
-    torch = EmbedderConfig("", "torch").load()
+    torch = EmbedderConfig("minilm", "torch").load()
     assert isinstance(torch, SentenceTransformerEmbedder) and torch.variant == "torch"
-    onnx = EmbedderConfig("", "onnx", 8, tmp_path).load()
+    onnx = EmbedderConfig("minilm", "onnx", 8, tmp_path).load()
     assert isinstance(onnx, OnnxEmbedder) and onnx.precision == "fp32" and onnx.batch_size == 8
     assert onnx.cache_dir == tmp_path and onnx.name == torch.name == BUNDLED_MODEL_NAME
     assert (onnx.dim, onnx.max_tokens, onnx.special_tokens) == (torch.dim, torch.max_tokens, 2)
@@ -185,7 +185,7 @@ def test_embedder_config_backends(tmp_path: Path) -> None:
     folder = EmbedderConfig(str(bundled_model_path()), "onnx").load()
     assert isinstance(folder, SentenceTransformerEmbedder)
     with pytest.raises(IndexStoreError, match="unknown embedding backend"):
-        EmbedderConfig("", "tensorflow").load()
+        EmbedderConfig("minilm", "tensorflow").load()
     assert list(tmp_path.iterdir()) == []
 
 

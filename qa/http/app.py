@@ -20,7 +20,7 @@ from index.errors import BadArticle, CorruptIndex, IndexNotFound, IndexStoreErro
 from qa.config import Settings
 from qa.contract import Problem
 from qa.http.observability import Metrics, RequestMiddleware, request_id
-from qa.http.routes import admin, operations, search
+from qa.http.routes import admin, articles, operations, search
 from qa.http.routes.operations import STATIC
 from qa.live import Live
 from qa.service import Conflict, NotFound, QAService
@@ -78,7 +78,7 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.add_middleware(RequestMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes)
-    for router in (search.router, admin.router, operations.router):
+    for router in (search.router, articles.router, admin.router, operations.router):
         app.include_router(router)
     for frontend in frontends:
         frontend.mount(app)

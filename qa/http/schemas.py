@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -38,12 +38,32 @@ class FiltersIn(BaseModel):
         )
 
 
+def _reference_time(value: object) -> object:
+    """`now`: an ISO date or date-time string; its day is what counts."""
+    if not isinstance(value, str):
+        raise ValueError("expected an ISO date (YYYY-MM-DD) or date-time string")
+    try:
+        return dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00")).date()
+    except ValueError as e:
+        raise ValueError("expected an ISO date (YYYY-MM-DD) or date-time string") from e
+
+
+ReferenceTime = Annotated[dt.date, BeforeValidator(_reference_time)]
+NOW = Field(
+    None,
+    description="The reference time that 'latest', 'last week' or 'in March' are read against (ISO date or "
+    "date-time); default: the server's clock",
+)
+
+
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     query: str = Field(..., min_length=1, description="Question or search words")
     top_k: int = TopK
     filters: FiltersIn | None = None
+    now: ReferenceTime | None = NOW
+    sort: Literal["relevance", "date"] = Field("relevance", description="Order of the results: best or newest first")
 
 
 class AskRequest(BaseModel):
@@ -52,6 +72,7 @@ class AskRequest(BaseModel):
     question: str = Field(..., min_length=1)
     top_k: int = TopK
     filters: FiltersIn | None = None
+    now: ReferenceTime | None = NOW
 
 
 class ArticleIn(BaseModel):

@@ -1,20 +1,38 @@
-"""Extractive answers: the sentences of the top passages that best answer the question.
+"""Extractive answers: the sentences of the top passages that answer the question.
 
-Each candidate sentence is a span of a cited passage (so of its article); it is scored by cosine
-similarity between its embedding and the question's. The best one to three sentences above the
-threshold form the answer, in article order, each with the numbers of the passages holding it.
-Below the threshold the answer is None: nothing in the corpus answers the question.
+Candidates are the distinct sentences of the cited passages. Two scorers rank them:
+
+- `CrossEncoderAnswers` (the default): a cheap lexical pre-ranking (the BM25 idf of the
+  question's terms each sentence holds, less a little for each place its passage ranks lower)
+  keeps the best `pairs` sentences; a cross-encoder then reads the question with each of them,
+  the article's title in front ("Title. Sentence"), as the sentence is understood in its
+  article. The best sentence is the answer, with the sentence that follows it in the article
+  (news sentences often lead in and then say it), and a second strong sentence when it scores
+  within `margin` of the best. Whether to answer at all is decided by the best sentence's score
+  plus `passage_weight` times the cross-encoder's score of the top passage read whole: a
+  sentence can look like an answer out of context, a passage that does not hold one rarely does.
+- `EmbeddingAnswers`: cosine between sentence and question embeddings (the earlier scorer).
+
+Below the threshold (`QA_ANSWER_THRESHOLD`, calibrated per scorer) the answer is empty: nothing in
+the corpus answers the question. Every answer sentence is verbatim, with exact offsets and the
+numbers of the passages that hold it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from index.embedders import Embedder
+from index.lexical import tokenize
 from index.sentences import split_sentences
 from qa.contract import AnswerSentence, Citation
+from qa.search.query import Query
+
+Idf = Callable[[str], float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,45 +42,131 @@ class Candidate:
     start: int
     end: int
     citations: tuple[int, ...]  # every passage holding it (overlapping chunks share sentences)
+    title: str
+    published: str | None
+    following: Candidate | None = None  # the next sentence of the same passage, when there is one
+
+    @property
+    def rank(self) -> int:
+        return self.citations[0]
 
 
-def candidates(citations: list[Citation]) -> list[Candidate]:
-    """The distinct sentences of the passages, in citation order."""
+def candidates(citations: Sequence[Citation]) -> list[Candidate]:
+    """The distinct sentences of the passages, in citation order, each linked to the sentence
+    after it in its passage."""
     found: dict[tuple[str, int, int], Candidate] = {}
     for c in citations:
-        for s, e in split_sentences(c.quote):
+        spans = split_sentences(c.quote)
+        made: list[Candidate] = []
+        for s, e in reversed(spans):  # last first, so each knows the one after it
             key = (c.article_id, c.start + s, c.start + e)
-            if key not in found:
-                holders = tuple(
-                    d.n for d in citations if d.article_id == c.article_id and d.start <= key[1] and key[2] <= d.end
-                )
-                found[key] = Candidate(c.quote[s:e], c.article_id, key[1], key[2], holders)
+            holders = tuple(
+                d.n for d in citations if d.article_id == c.article_id and d.start <= key[1] and key[2] <= d.end
+            )
+            after = made[-1] if made else None
+            made.append(Candidate(c.quote[s:e], c.article_id, key[1], key[2], holders, c.title, c.published, after))
+        for cand in reversed(made):
+            found.setdefault((cand.article_id, cand.start, cand.end), cand)
     return list(found.values())
 
 
-def extract(
-    question_vector: np.ndarray,
-    citations: list[Citation],
-    embedder: Embedder,
-    *,
-    threshold: float,
-    max_sentences: int = 3,
-    margin: float = 0.1,
-) -> list[AnswerSentence]:
-    """The answer sentences, or [] when none scores at least `threshold`."""
-    cands = candidates(citations)
-    if not cands:
-        return []
-    vectors = embedder.embed_documents([c.text for c in cands])
-    scores = vectors @ np.asarray(question_vector, dtype=np.float32)
-    order = np.argsort(-scores, kind="stable")
-    best = float(scores[order[0]])
-    if best < threshold:
-        return []
-    floor = max(threshold, best - margin)
-    chosen = [cands[i] for i in order[:max_sentences] if scores[i] >= floor]
-    score = {id(c): float(scores[i]) for i, c in enumerate(cands)}
-    chosen.sort(key=lambda c: (c.citations[0], c.start))  # article order, best-ranked article first
+@dataclass(frozen=True)
+class Answer:
+    """The sentences that best answer, and how sure the scorer is: under the threshold, they are
+    not an answer."""
+
+    sentences: list[AnswerSentence]
+    confidence: float
+
+
+NONE = Answer([], float("-inf"))
+
+
+class Answerer(Protocol):
+    threshold: float
+
+    def choose(self, query: Query, citations: Sequence[Citation], idf: Idf) -> Answer: ...
+
+
+def answer(answerer: Answerer, query: Query, citations: Sequence[Citation], idf: Idf) -> list[AnswerSentence]:
+    """The answer sentences, or none when the answerer is not sure enough."""
+    best = answerer.choose(query, citations, idf)
+    return best.sentences if best.confidence >= answerer.threshold else []
+
+
+class CrossScorer(Protocol):
+    def score(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray: ...
+
+
+@dataclass
+class CrossEncoderAnswers:
+    model: CrossScorer
+    threshold: float
+    pairs: int = 12  # sentences the cross-encoder reads, after the lexical pre-ranking
+    rank_cost: float = 1.0  # pre-ranking: idf given up for each place a passage ranks lower
+    margin: float = 2.0  # a second sentence joins the answer when it scores this close to the best
+    passage_weight: float = 1.0  # weight of the top passage's score in the confidence
+
+    def choose(self, query: Query, citations: Sequence[Citation], idf: Idf) -> Answer:
+        cands = candidates(citations)
+        if not cands:
+            return NONE
+        terms = set(query.terms)
+        weights = {t: idf(t) for t in terms}
+        lexical = [sum(weights[t] for t in terms.intersection(tokenize([c.text])[0])) for c in cands]
+        order = np.argsort([-(v - self.rank_cost * (c.rank - 1)) for v, c in zip(lexical, cands, strict=True)])
+        kept = [cands[i] for i in order[: self.pairs]]
+        scores = self.model.score([(query.text, _titled(c.title, c.text)) for c in kept])
+        ranked = np.argsort(-scores, kind="stable")
+        if query.time is not None and query.time.latest:  # of the sentences about as good, the newest
+            close = [i for i in ranked if scores[i] >= scores[ranked[0]] - self.margin]
+            newest = max(close, key=lambda i: kept[i].published or "")
+            ranked = np.array([newest, *(i for i in ranked if i != newest)])
+        best = float(scores[ranked[0]])
+        chosen = {(kept[ranked[0]].start, kept[ranked[0]].article_id): (kept[ranked[0]], best)}
+        lead = kept[ranked[0]]
+        if lead.following is not None:
+            chosen.setdefault((lead.following.start, lead.article_id), (lead.following, best))
+        if len(ranked) > 1 and float(scores[ranked[1]]) >= best - self.margin:
+            second = kept[ranked[1]]
+            chosen.setdefault((second.start, second.article_id), (second, float(scores[ranked[1]])))
+        return Answer(_in_article_order(list(chosen.values())), self.confidence(query, citations[0], best))
+
+    def confidence(self, query: Query, top: Citation, best: float) -> float:
+        """The best sentence's score, plus the top passage's, weighted: compared with `threshold`."""
+        if not self.passage_weight:
+            return best
+        passage = float(self.model.score([(query.text, _titled(top.title, top.quote))])[0])
+        return best + self.passage_weight * passage
+
+
+@dataclass
+class EmbeddingAnswers:
+    embedder: Embedder
+    threshold: float
+    max_sentences: int = 3
+    margin: float = 0.1
+
+    def choose(self, query: Query, citations: Sequence[Citation], idf: Idf) -> Answer:
+        cands = candidates(citations)
+        if not cands:
+            return NONE
+        vectors = self.embedder.embed_documents([c.text for c in cands])
+        scores = vectors @ np.asarray(query.vector, dtype=np.float32)
+        order = np.argsort(-scores, kind="stable")
+        best = float(scores[order[0]])
+        floor = max(self.threshold, best - self.margin)
+        chosen = [(cands[i], float(scores[i])) for i in order[: self.max_sentences] if scores[i] >= floor]
+        return Answer(_in_article_order(chosen or [(cands[order[0]], best)]), best)
+
+
+def _titled(title: str, text: str) -> str:
+    return f"{title}. {text}" if title else text
+
+
+def _in_article_order(chosen: list[tuple[Candidate, float]]) -> list[AnswerSentence]:
+    """Article order, the best-ranked article first."""
+    chosen.sort(key=lambda cs: (cs[0].rank, cs[0].start))
     return [
         AnswerSentence(
             text=c.text,
@@ -70,7 +174,8 @@ def extract(
             article_id=c.article_id,
             start=c.start,
             end=c.end,
-            score=round(score[id(c)], 4),
+            score=round(score, 4),
+            published=c.published,
         )
-        for c in chosen
+        for c, score in chosen
     ]

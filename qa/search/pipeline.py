@@ -1,4 +1,4 @@
-"""The read core's stages in order: candidates -> fusion -> rerank -> collapse.
+"""The read core's stages in order: candidates -> fusion -> rerank -> latest -> collapse.
 
 One `Pipeline` per service: it holds what the stages keep between queries (the reranker's
 sentence cache, a cross-encoder), and runs a `Query` against a `Snapshot`.
@@ -11,6 +11,7 @@ from qa.search.collapse import collapse
 from qa.search.fusion import fuse
 from qa.search.hits import Hit
 from qa.search.query import Query
+from qa.search.recency import PreferNewest
 from qa.search.rerank import CrossEncoder, Reranker, SentenceMatch
 from qa.search.settings import SearchSettings
 from qa.search.snapshot import Snapshot
@@ -23,7 +24,8 @@ class Pipeline:
         if settings.sentence_weight > 0:
             self.rerankers.append(SentenceMatch(settings.sentence_weight))
         if settings.reranker:
-            self.rerankers.append(CrossEncoder(settings.reranker))
+            self.rerankers.append(CrossEncoder(settings.reranker, settings.reranker_depth))
+        self.latest = PreferNewest(tolerance=settings.latest_tolerance)
 
     def run(self, snap: Snapshot, query: Query, method: Method | None = None) -> list[Hit]:
         """The ranked distinct passages for `query` (at most `query.k`)."""
@@ -38,4 +40,6 @@ class Pipeline:
             hits = fuse(hybrid(snap, query, pool), s.fusion, s.dense_weight, s.rrf_k)
             for stage in self.rerankers:
                 hits = stage.rerank(query, hits, snap.bm25)
+        if query.time is not None and query.time.latest:
+            hits = self.latest.rerank(hits)
         return collapse(hits, query.k)

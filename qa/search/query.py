@@ -2,23 +2,58 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from index.lexical import tokenize
 from qa.search.filters import Filters
+from qa.search.when import TimeIntent, parse
 
 
 @dataclass(frozen=True)
 class Query:
     text: str
-    terms: tuple[str, ...]  # BM25 terms (index.lexical.tokenize)
+    terms: tuple[str, ...]  # BM25 terms (index.lexical.tokenize), time expressions left out
     vector: np.ndarray  # the question's embedding, L2-normalised, read-only
     k: int  # passages wanted
-    filters: Filters | None = None
+    filters: Filters | None = None  # the caller's filters, with the question's time window
+    time: TimeIntent | None = None  # what the question says of time, read against `now`
+    caller_filters: Filters | None = None  # the caller's filters alone
 
     @classmethod
-    def parse(cls, text: str, embed: Callable[[str], np.ndarray], k: int, filters: Filters | None = None) -> Query:
-        return cls(text, tuple(tokenize([text])[0]), embed(text), k, filters or None)
+    def parse(
+        cls,
+        text: str,
+        embed: Callable[[str], np.ndarray],
+        k: int,
+        filters: Filters | None = None,
+        now: dt.date | None = None,
+    ) -> Query:
+        """Without `now`, time words are read as words."""
+        if now is None:
+            return cls(text, tuple(tokenize([text])[0]), embed(text), k, filters or None)
+        intent = parse(text, now)
+        words = intent.text if intent.window else text
+        terms = tuple(tokenize([words])[0])
+        return cls(text, terms, embed(words), k, within(filters, intent) or None, intent, filters or None)
+
+    def without_window(self) -> Query:
+        """The same question with only the caller's filters: for when the window holds nothing."""
+        return replace(self, filters=self.caller_filters)
+
+
+def within(filters: Filters | None, intent: TimeIntent) -> Filters | None:
+    """The caller's filters narrowed to the question's time window."""
+    if intent.window is None:
+        return filters
+    base = filters or Filters()
+    after = max(filter(None, (base.published_after, _iso(intent.window.start))), default=None)
+    before = min(filter(None, (base.published_before, _iso(intent.window.end))), default=None)
+    return replace(base, published_after=after, published_before=before)
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None

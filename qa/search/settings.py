@@ -18,11 +18,26 @@ class SearchSettings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50, description="Default number of passages returned")
     retrieval: Literal["hybrid", "dense", "bm25"] = Field("hybrid", description="Retrieval method")
     fusion: Literal["score", "rrf"] = Field("score", description="How hybrid fuses dense and BM25")
-    dense_weight: float = Field(0.6, ge=0, le=1, description="Weight of the dense side in fusion (BM25: the rest)")
+    dense_weight: float = Field(0.7, ge=0, le=1, description="Weight of the dense side in fusion (BM25: the rest)")
     rrf_k: int = Field(60, gt=0, description="k of reciprocal-rank fusion")
     candidate_pool: int = Field(100, ge=10, le=2000, description="Candidates taken from each method")
     sentence_weight: float = Field(0.6, ge=0, description="Weight of the best-sentence reranker; 0: off")
-    reranker: str = Field("", description="Local cross-encoder folder for reranking; empty: off")
+    reranker: str = Field(
+        "", description="Cross-encoder reranking: 'ms-marco' (packaged) or a local cross-encoder folder; empty: off"
+    )
+    reranker_depth: int = Field(30, ge=1, le=200, description="Passages the cross-encoder reranks")
+    time_aware: bool = Field(
+        True,
+        description="Read 'latest', 'last week', 'in March' in questions against the request's reference time "
+        "(when the corpus has dates)",
+    )
+    latest_tolerance: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="For 'latest' questions: passages within this share of the top-10 score spread of the best "
+        "count as answering equally well, and the newest of them comes first",
+    )
     query_cache_size: int = Field(1024, ge=1, description="Query embeddings kept for repeated questions")
     search_threads: int = Field(1, ge=1, description="FAISS threads per query: one is fastest for single queries")
     ann_nprobe: int = Field(AnnParams.nprobe, gt=0, description="IVF lists probed in a large segment")

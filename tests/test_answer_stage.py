@@ -1,0 +1,128 @@
+"""The answer stage: the sentence that answers beats the one that is only about the topic, the
+answer is verbatim with exact offsets, and an unanswerable question gets no answer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from index.embedders.cross_encoder import OnnxCrossEncoder
+from qa.contract import Citation
+from qa.search.answer import CrossEncoderAnswers, candidates
+from qa.search.answer import answer as answer_with
+from tests.conftest import query
+
+DAVIS = (
+    "Actor Ossie Davis has died in Miami at the age of 87, his family said. "
+    "He starred in films by Spike Lee and was a civil rights campaigner. "
+    "The eulogy at his funeral in New York was delivered by former President Bill Clinton. "
+    "Thousands of people attended the service."
+)
+RATES = (
+    "The central bank held interest rates at 3.5% on Wednesday. Officials signalled fewer cuts this year. "
+    "Stocks of chip makers fell after the decision."
+)
+
+
+def cite(n: int, article_id: str, text: str, title: str, start: int = 0) -> Citation:
+    return Citation(
+        n=n, article_id=article_id, title=title, url=None, published=None, source=None,
+        quote=text, start=start, end=start + len(text), score=1.0 / n,
+    )  # fmt: skip
+
+
+def no_idf(term: str) -> float:
+    return 1.0
+
+
+@pytest.fixture(scope="module")
+def model() -> OnnxCrossEncoder:
+    return OnnxCrossEncoder.packaged(max_tokens=128)
+
+
+def test_candidates_are_distinct_verbatim_sentences_linked_to_the_next() -> None:
+    whole = cite(1, "davis", DAVIS, "Ossie Davis dies")
+    tail = DAVIS[DAVIS.index("He starred") :]
+    overlapping = cite(2, "davis", tail, "Ossie Davis dies", start=DAVIS.index("He starred"))
+    cands = candidates([whole, overlapping])
+    assert len(cands) == 4  # the overlap's sentences are not repeated
+    for c in cands:
+        assert DAVIS[c.start : c.end] == c.text
+    assert cands[0].following is cands[1] and cands[-1].following is None
+    assert cands[1].citations == (1, 2) and cands[0].citations == (1,)
+
+
+@pytest.mark.slow
+def test_the_answering_sentence_beats_a_topical_distractor(model: OnnxCrossEncoder) -> None:
+    stage = CrossEncoderAnswers(model, threshold=-100.0)
+    citations = [cite(1, "davis", DAVIS, "Ossie Davis dies aged 87"), cite(2, "rates", RATES, "Fed holds rates")]
+    answer = answer_with(stage, query("Who delivered Ossie Davis's eulogy?"), citations, no_idf)
+    assert answer and any("Bill Clinton" in s.text for s in answer)
+    for s in answer:
+        assert DAVIS[s.start : s.end] == s.text and s.citations == [1]
+
+
+@pytest.mark.slow
+def test_a_question_the_passages_do_not_answer_gets_no_answer(model: OnnxCrossEncoder) -> None:
+    from qa.config import CROSS_ENCODER_THRESHOLD
+
+    stage = CrossEncoderAnswers(model, threshold=CROSS_ENCODER_THRESHOLD)
+    citations = [cite(1, "rates", RATES, "Fed holds rates"), cite(2, "davis", DAVIS, "Ossie Davis dies aged 87")]
+    assert answer_with(stage, query("Who won the Champions League final in Istanbul?"), citations, no_idf) == []
+    assert answer_with(stage, query("What did the central bank do with interest rates?"), citations, no_idf)
+
+
+class Fixed:
+    """A cross-encoder that scores by a table, to test the selection itself."""
+
+    def __init__(self, scores: dict[str, float]) -> None:
+        self.scores = scores
+        self.seen: list[tuple[str, str]] = []
+
+    def score(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        self.seen.extend(pairs)
+        return np.array([next((v for k, v in self.scores.items() if k in text), -5.0) for _, text in pairs])
+
+
+def test_the_answer_is_the_best_sentence_with_the_one_after_it() -> None:
+    stage = CrossEncoderAnswers(Fixed({"eulogy": 6.0}), threshold=1.0)
+    [first, after] = answer_with(stage, query("eulogy"), [cite(1, "davis", DAVIS, "Davis")], no_idf)
+    assert "eulogy" in first.text and after.text == "Thousands of people attended the service."
+    assert first.score == 6.0 and after.start > first.end
+
+
+def test_a_close_second_sentence_joins_and_a_weak_one_does_not() -> None:
+    scores = {"eulogy": 6.0, "central bank": 5.0, "films": 1.5}
+    citations = [cite(1, "davis", DAVIS, "Davis"), cite(2, "rates", RATES, "Rates")]
+    texts = [
+        s.text for s in answer_with(CrossEncoderAnswers(Fixed(scores), threshold=1.0), query("q"), citations, no_idf)
+    ]
+    assert any("central bank" in t for t in texts) and not any("films" in t for t in texts)
+    assert texts.index(next(t for t in texts if "eulogy" in t)) < texts.index(next(t for t in texts if "bank" in t))
+
+
+def test_only_the_pre_ranked_sentences_are_read_and_the_title_leads_each() -> None:
+    model = Fixed({})
+    stage = CrossEncoderAnswers(model, threshold=-100.0, pairs=2, passage_weight=0.0)
+    answer_with(stage, query("eulogy funeral"), [cite(1, "davis", DAVIS, "Davis dies")], lambda t: 2.0)
+    assert len(model.seen) == 2
+    assert model.seen[0][1].startswith("Davis dies. ") and "eulogy" in model.seen[0][1]
+
+
+class SentencesOnly(Fixed):
+    """Scores a sentence by the table and a whole passage (several sentences) low."""
+
+    def score(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        sentence = super().score(pairs)
+        return np.where([text.count(". ") > 2 for _, text in pairs], -8.0, sentence)
+
+
+def test_a_strong_sentence_in_a_passage_that_does_not_answer_is_not_an_answer() -> None:
+    citations = [cite(1, "davis", DAVIS, "Davis dies")]
+    trusting = CrossEncoderAnswers(SentencesOnly({"eulogy": 6.0}), threshold=4.0, passage_weight=0.0)
+    assert answer_with(trusting, query("eulogy"), citations, no_idf)
+    checking = CrossEncoderAnswers(SentencesOnly({"eulogy": 6.0}), threshold=4.0, passage_weight=1.0)
+    assert answer_with(checking, query("eulogy"), citations, no_idf) == []
+    assert checking.confidence(query("eulogy"), citations[0], 6.0) == 6.0 - 8.0
