@@ -38,7 +38,12 @@ def bbc_index(workdir: Path, env: dict[str, str]) -> dict[str, str]:
     (workdir / "corpus").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(BBC, workdir / "corpus" / "articles.jsonl")  # the layout bench/index.py leaves
     t0 = time.perf_counter()
-    subprocess.run([str(QA), "index", "--quiet"], env=env | settings, check=True)
+    built = subprocess.run([str(QA), "index", "--quiet"], env=env | settings, stderr=subprocess.PIPE, text=True)
+    if built.returncode == 2 and "--rebuild" in built.stderr:  # built with another model before
+        print("the work folder's index was built with another model: rebuilding it")
+        subprocess.run([str(QA), "index", "--quiet", "--rebuild"], env=env | settings, check=True)
+    elif built.returncode:
+        raise SystemExit(f"qa index failed: {built.stderr.strip()}")
     print(f"index ready in {time.perf_counter() - t0:.1f} s (built once, then reused)")
     return env | settings
 

@@ -142,12 +142,24 @@ def sources_blocks(heading: str, citations: Sequence[Citation]) -> list[Block]:
     return sections("\n".join([heading, *entries]))
 
 
+def time_note(result: AskResult) -> str | None:
+    """ "As of <date>" for a question about the current state; the window searched for one about a time."""
+    if result.time is None:
+        return None
+    if result.time.latest:
+        dates = sorted(s.published for s in result.sentences if s.published)
+        return f"As of {dates[-1]} (the newest source)" if dates else None
+    return escape(f"Articles published {result.time.from_ or '…'} to {result.time.to or '…'} ({result.time.reason})")
+
+
 def answer_message(result: AskResult, answer_id: str | None) -> Message:
     """The reply to a question: answer with [n] markers and its sources, or the plain "nothing
     found" with the closest passages; 👍 / 👎 buttons when `answer_id` is given."""
     blocks: list[Block] = []
     if result.sentences:
         blocks += sections(answer_text(result.sentences, escape) or "")
+        if note := time_note(result):
+            blocks.append(context(note))
         blocks += sources_blocks("*Sources*", pick_sources(result))
         fallback = result.answer or ""
     else:

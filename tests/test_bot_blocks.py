@@ -61,6 +61,17 @@ def test_passages_of_one_article_are_shown_under_one_source() -> None:
     assert "|[3] Title 3>*" in sources and ">Quote number 3." in sources  # one passage: no number repeated
 
 
+def test_a_latest_question_says_as_of_when() -> None:
+    from qa.contract import TimeApplied
+
+    r = result([("Rates held.", (1,))], [cite(1)])
+    dated = [s.model_copy(update={"published": "2026-11-29"}) for s in r.sentences]
+    latest = TimeApplied(from_=None, to=None, reason="current state", latest=True, as_of="2026-12-01")
+    message = answer_message(r.model_copy(update={"sentences": dated, "time": latest}), None)
+    assert "As of 2026-11-29" in text_of(message.blocks)
+    assert "As of" not in text_of(answer_message(r, None).blocks)
+
+
 def test_at_most_five_sources_the_cited_ones_first() -> None:
     r = result([("Late fact.", (8,))], [cite(n) for n in range(1, 9)])
     sources = answer_message(r, "id").blocks[1]["text"]["text"]

@@ -83,9 +83,11 @@ def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[WebDriv
         driver.quit()
 
 
-def ask(driver: WebDriver, url: str, question: str) -> None:
-    """Load the page, type the question, click Ask, and wait until the answer is rendered."""
-    driver.get(url + "/")
+def ask(driver: WebDriver, url: str, question: str, *, load: bool = True) -> None:
+    """Load the page (unless `load` is false), type the question, click Ask, and wait until the
+    answer is rendered."""
+    if load:
+        driver.get(url + "/")
     box = WebDriverWait(driver, WAIT_S).until(EC.element_to_be_clickable((By.ID, "question")))
     box.clear()
     box.send_keys(question)
@@ -156,3 +158,11 @@ def test_page_says_when_nothing_answers(browser: WebDriver, server: LiveServer) 
     if browser.find_elements(By.CSS_SELECTOR, "#citations li.citation"):
         assert browser.find_element(By.ID, "citations-heading").text == "Closest passages"
     shot(browser, "page-no-answer.png")
+
+
+def test_the_date_range_restricts_what_is_searched(browser: WebDriver, server: LiveServer) -> None:
+    browser.get(server.url + "/")
+    browser.execute_script("document.getElementById('from').value = '2031-01-01'")
+    ask(browser, server.url, ANSWERED, load=False)
+    assert browser.find_element(By.CSS_SELECTOR, "#answer .no-answer").is_displayed()
+    assert not browser.find_elements(By.CSS_SELECTOR, "#citations li.citation")

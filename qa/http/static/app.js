@@ -5,6 +5,7 @@
   var form = $('ask-form'), input = $('question'), button = $('ask');
   var statusEl = $('status'), errorEl = $('error'), results = $('results');
   var answerEl = $('answer'), citesEl = $('citations'), citesHead = $('citations-heading'), metaEl = $('meta');
+  var fromEl = $('from'), toEl = $('to'), timeEl = $('time-note');
   var current = null; // {controller, timers}
 
   function el(tag, attrs, text) {
@@ -118,6 +119,9 @@
             p.appendChild(document.createTextNode(j === 0 ? '\u00a0' : ' ')); // keep first marker on the sentence's line
             p.appendChild(el('a', { href: '#cite-' + n, 'class': 'cite-marker' }, '[' + n + ']'));
           });
+          if (s.published && s.published !== (sentences[i + 1] || {}).published) {
+            p.appendChild(el('span', { 'class': 'sentence-date' }, ' (' + s.published + ')'));
+          }
         });
       } else {
         p.textContent = data.answer;
@@ -127,6 +131,7 @@
       answerEl.appendChild(el('p', { 'class': 'no-answer' },
         data.message || 'Nothing in the corpus answers this question.'));
     }
+    renderTime(data.time, sentences, hasAnswer);
     citesHead.textContent = hasAnswer ? 'Sources' : 'Closest passages';
     citesHead.hidden = citations.length === 0;
     byArticle(citations).forEach(function (group) {
@@ -138,9 +143,34 @@
     results.hidden = false;
   }
 
+  // What the question said of time: "as of <date>" for the current state, or the window searched.
+  function renderTime(time, sentences, hasAnswer) {
+    timeEl.hidden = true;
+    timeEl.textContent = '';
+    if (!time) return;
+    if (time.latest) {
+      var dates = sentences.map(function (s) { return s.published; }).filter(function (d) { return d; }).sort();
+      timeEl.textContent = hasAnswer && dates.length ? 'As of ' + dates[dates.length - 1] + ' (the newest source).'
+        : 'Newest sources first, as of ' + time.as_of + '.';
+    } else {
+      timeEl.textContent = 'Searched articles published ' + (time.from || '…') + ' to ' + (time.to || '…') +
+        ' (' + time.reason + ').';
+    }
+    timeEl.hidden = false;
+  }
+
   function finish(req) {
     clearTimeout(req.slowTimer); clearTimeout(req.abortTimer);
     if (current === req) { current = null; button.disabled = false; statusEl.textContent = ''; }
+  }
+
+  function request(question) {
+    var body = { question: question, top_k: TOP_K };
+    var filters = {};
+    if (fromEl.value) filters.published_after = fromEl.value;
+    if (toEl.value) filters.published_before = toEl.value;
+    if (Object.keys(filters).length) body.filters = filters;
+    return body;
   }
 
   function ask(question) {
@@ -164,7 +194,7 @@
     fetch('/ask', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
-      body: JSON.stringify({ question: question, top_k: TOP_K }),
+      body: JSON.stringify(request(question)),
       signal: req.controller.signal
     }).then(function (resp) {
       return resp.json().catch(function () { return null; }).then(function (body) {
