@@ -87,6 +87,8 @@ class Answerer:
             return None
         if found.reason == "empty":
             return f"Ask me a question about the news, e.g. {example}"
+        if found.reason == "unreadable":
+            return "Your question holds characters that are not valid text (a broken emoji?). Please type it again."
         return f"Your question is {found.length:,} characters; the limit is {found.limit:,}. Please shorten it."
 
     def reply(self, client: WebClient, q: Question) -> None:

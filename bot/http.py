@@ -3,6 +3,7 @@ Socket Mode when SLACK_APP_TOKEN is set too. One bolt App serves both."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 from fastapi import FastAPI, Request, Response
@@ -10,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
+from slack_sdk.signature import SignatureVerifier
 
 from bot.app import build_slack_app
 from bot.config import SlackSettings
@@ -58,10 +60,30 @@ class SlackFrontend:
         (401 when missing, wrong or stale), acks, and answers in its own threads."""
         if self.app is None:
             return JSONResponse({"detail": "the Slack bot is not running"}, status_code=503)
-        body = (await request.body()).decode("utf-8", errors="replace")
+        raw = await request.body()
+        if problem := self._refused(raw, request):
+            return problem
+        body = raw.decode("utf-8", errors="replace")
         bolt_request = BoltRequest(body=body, query=request.url.query, headers=dict(request.headers))
         reply = await run_in_threadpool(self.app.dispatch, bolt_request)
         return Response(reply.body, status_code=reply.status, headers=reply.first_headers())
+
+    def _refused(self, raw: bytes, request: Request) -> Response | None:
+        """401 for a missing, malformed, stale or wrong signature; 400 for a signed body that is
+        not what its content type says. (Checked before bolt sees the request, which would
+        answer some of these with a 500.)"""
+        timestamp = request.headers.get("x-slack-request-timestamp", "").strip()
+        signature = request.headers.get("x-slack-signature", "")
+        if not timestamp.isdigit():
+            return JSONResponse({"detail": "missing or malformed X-Slack-Request-Timestamp"}, status_code=401)
+        if not SignatureVerifier(self.settings.signing_secret).is_valid(raw, timestamp, signature):
+            return JSONResponse({"detail": "missing, wrong or stale Slack signature"}, status_code=401)
+        if "json" in request.headers.get("content-type", ""):
+            try:
+                json.loads(raw)
+            except ValueError:
+                return JSONResponse({"detail": "the body is not valid JSON"}, status_code=400)
+        return None
 
 
 def slack_frontends(slack: SlackSettings) -> list[SlackFrontend]:

@@ -17,6 +17,10 @@ class WriterBusy(IndexStoreError):
     """Another process holds the single-writer lock."""
 
 
+class DiskFull(IndexStoreError):
+    """No space left where the index or the model cache is written; the last commit is intact."""
+
+
 class CorruptIndex(IndexStoreError):
     """A committed file cannot be read."""
 

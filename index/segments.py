@@ -32,6 +32,7 @@ from index.ids import titled
 from index.lexical import TermMatrix
 
 SEGMENTS = "segments"
+TMP_PREFIX = ".tmp-"
 
 
 @dataclass(frozen=True)
@@ -70,20 +71,36 @@ def write_segment(
     name = new_segment_name()
     parent = index_dir / SEGMENTS
     parent.mkdir(parents=True, exist_ok=True)
-    tmp = parent / f".tmp-{name}"
+    tmp = parent / f"{TMP_PREFIX}{name}"
     tmp.mkdir()
-    np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
-    _write_jsonl(tmp / "chunks.jsonl", [asdict(r) for r in rows])
-    _write_jsonl(tmp / "articles.jsonl", [a.to_json() for a in articles])
-    term_matrix(rows, {a.id: a for a in articles}).save(tmp)
-    if ann is not None:
-        write_ann(tmp, vectors, ann)
-    for f in tmp.iterdir():
-        fsync_file(f)
-    fsync_dir(tmp)
-    os.rename(tmp, parent / name)
+    try:
+        np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
+        _write_jsonl(tmp / "chunks.jsonl", [asdict(r) for r in rows])
+        _write_jsonl(tmp / "articles.jsonl", [a.to_json() for a in articles])
+        term_matrix(rows, {a.id: a for a in articles}).save(tmp)
+        if ann is not None:
+            write_ann(tmp, vectors, ann)
+        for f in tmp.iterdir():
+            fsync_file(f)
+        fsync_dir(tmp)
+        os.rename(tmp, parent / name)
+    except BaseException:  # a full disk, say: the half-written folder must not hold the last free bytes
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     fsync_dir(parent)
     return name
+
+
+def remove_leftovers(index_dir: Path) -> list[str]:
+    """Temporary files and folders of writes that never finished (a killed or failed writer):
+    called by the writer that holds the lock, so none of them is still being written."""
+    found = [*index_dir.glob(".*.tmp-*"), *(index_dir / SEGMENTS).glob(f"{TMP_PREFIX}*")]
+    for path in found:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return [p.name for p in found]
 
 
 def read_segment(index_dir: Path, name: str, *, mmap: bool = False, lexical: bool = True) -> Segment:
@@ -124,7 +141,7 @@ def remove_unreferenced(index_dir: Path, keep: set[str], grace_s: float = 0.0) -
     for child in parent.iterdir():
         if child.name in keep:
             continue
-        if grace_s > 0 and not child.name.startswith(".tmp-"):  # a crashed write was never listed
+        if grace_s > 0 and not child.name.startswith(TMP_PREFIX):  # a crashed write was never listed
             marker = child / RETIRED
             try:
                 if now - marker.stat().st_mtime < grace_s:

@@ -8,6 +8,7 @@ segments and removes files no commit refers to. One writer at a time, by an advi
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -21,13 +22,13 @@ from index.ann import AnnConfig
 from index.articles import Article, ArticleMeta
 from index.chunking import Chunk, ChunkerConfig
 from index.embedders import Embedder
-from index.errors import IndexNotFound, WriterBusy
+from index.errors import DiskFull, IndexNotFound, IndexStoreError, WriterBusy
 from index.fsutil import locked
 from index.ingest import Embedded, Ingest, LocalIngest
 from index.loaders import DEFAULT_MAX_BYTES, Corpus, Skipped, load_corpus
 from index.manifest import ArticleEntry, Manifest, SegmentEntry, commit_manifest, read_manifest
 from index.progress import IngestProgress
-from index.segments import read_segment, remove_unreferenced, write_segment
+from index.segments import read_segment, remove_leftovers, remove_unreferenced, write_segment
 
 log = logging.getLogger(__name__)
 
@@ -158,11 +159,29 @@ class IndexWriter:
             base = self._base(rebuild)
             return ReconcileResult(self.plan(corpus, base), 0, base.version, dry_run=True)
         with self.lock(wait):
+            if leftovers := remove_leftovers(self.index_dir):
+                log.info("removed %d temporary files of an earlier write that did not finish", len(leftovers))
             corpus = load_corpus(Path(corpus_dir), max_bytes)
             base = self._base(rebuild)
             plan = self.plan(corpus, base)
-            # A rebuild commits once at the end: readers keep the old index until the new one is whole.
-            return self.apply(plan, base, reuse_vectors=not rebuild, single_commit=rebuild)
+            try:
+                # A rebuild commits once at the end: readers keep the old index until the new one is whole.
+                return self.apply(plan, base, reuse_vectors=not rebuild, single_commit=rebuild)
+            except OSError as e:
+                if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+                    raise
+                remove_leftovers(self.index_dir)
+                version = self._committed_version()
+                raise DiskFull(
+                    f"no space left on the device of {self.index_dir} ({e.strerror}); the last commit "
+                    f"(index version {version}) is intact: free some space and run `qa index` again"
+                ) from e
+
+    def _committed_version(self) -> int:
+        try:
+            return read_manifest(self.index_dir).version
+        except IndexStoreError:
+            return 0
 
     def _base(self, rebuild: bool) -> Manifest:
         if not rebuild:

@@ -251,16 +251,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from qa.http.app import create_app
     from qa.http.observability import configure_logging
+    from qa.http.server import serve
 
     configure_logging()
     settings = _settings(args)
     frontends = args.frontends() if args.frontends else ()
-    app = create_app(settings, frontends=frontends)
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    serve(create_app(settings, frontends=frontends), settings, args.host, args.port)
     return EXIT_OK
 
 

@@ -35,6 +35,10 @@ class Settings(SearchSettings, IndexSettings):
     api_keys: str = Field("", description="Comma-separated keys for the admin routes; empty: admin off")
     watch: bool = Field(False, description="Under `qa serve`, re-index when the corpus folder changes")
     reload_interval: float = Field(0.5, gt=0, description="Seconds between checks for a new commit")
+    header_timeout: float = Field(10.0, gt=0, description="Seconds a connection may take to send its request headers")
+    body_timeout: float = Field(30.0, gt=0, description="Seconds a request body may stall between two pieces")
+    keep_alive_s: float = Field(5.0, gt=0, description="Seconds an idle keep-alive connection is kept open")
+    max_connections: int = Field(200, gt=0, description="Connections served at once; beyond that, 503")
     watch_debounce_ms: int = Field(1500, gt=0, description="Quiet time before `qa watch` re-indexes")
 
     def ann_params(self) -> AnnParams:

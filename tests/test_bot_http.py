@@ -251,6 +251,27 @@ def test_missing_wrong_or_stale_signatures_are_refused(slack: TestClient, fake_s
     assert [c.method for c in fake_slack.calls] == ["auth.test"]
 
 
+def test_a_malformed_timestamp_is_401_and_signed_bad_json_is_400(slack: TestClient, fake_slack: FakeSlack) -> None:
+    body = json.dumps({"type": "event_callback", "event_id": "EvTs", "event": mention(QUESTION)})
+    for ts in ("soon", "", "12.5", "1e9"):
+        headers = {"Content-Type": "application/json", "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=00"}
+        assert slack.post("/slack/events", content=body, headers=headers).status_code == 401, ts
+    broken = '{"type": "event_callback", "event": '
+    r = slack.post("/slack/events", content=broken, headers={"Content-Type": "application/json", **signed(broken)})
+    assert r.status_code == 400 and "JSON" in r.json()["detail"]
+    assert fake_slack.calls_to("chat.postMessage") == []
+
+
+def test_a_lone_surrogate_gets_a_reply_with_the_reason(slack: TestClient, fake_slack: FakeSlack) -> None:
+    event = {"type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": "EvSur", "event": dm("SUR")}
+    body = json.dumps(event).replace("SUR", "what about \\ud800 rates?")  # JSON's escape of a lone surrogate
+    assert json.loads(body)["event"]["text"] == "what about \ud800 rates?"
+    r = slack.post("/slack/events", content=body, headers={"Content-Type": "application/json", **signed(body)})
+    assert r.status_code == 200
+    [reply] = fake_slack.wait_for("chat.postMessage")
+    assert "not valid text" in str(reply.body["text"])
+
+
 def test_tokens_never_reach_logs_or_replies(
     monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack, bot_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:

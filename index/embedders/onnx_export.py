@@ -8,6 +8,7 @@ imports torch and transformers; `precision="int8"` quantises the fp32 export dyn
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from index.errors import IndexStoreError
+from index.errors import DiskFull, IndexStoreError
 from index.fsutil import locked, read_json
 
 PRECISIONS = ("fp32", "int8")
@@ -81,7 +82,17 @@ def ensure_onnx_model(model_dir: Path, cache_dir: Path, precision: str = "fp32",
     except OSError as e:
         raise IndexStoreError(f"cannot create the model cache folder {cache_dir}: {e}") from e
     with locked(cache_dir / ".export.lock"):
-        return _make(model_dir, cache_dir, slug, precision, weights)
+        for stale in cache_dir.glob(".*.tmp-*.onnx"):  # of an export that was killed: none runs now
+            stale.unlink(missing_ok=True)
+        try:
+            return _make(model_dir, cache_dir, slug, precision, weights)
+        except OSError as e:
+            if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            raise DiskFull(
+                f"no space left on the device of {cache_dir} to export the embedding model ({e.strerror}); "
+                "free some space and run again (the index is untouched)"
+            ) from e
 
 
 def _make(model_dir: Path, cache_dir: Path, slug: str, precision: str, weights: str) -> Path:

@@ -16,7 +16,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from index.errors import BadArticle, CorruptIndex, IndexNotFound, IndexStoreError, ModelMismatch, WriterBusy
+from index.errors import (
+    BadArticle,
+    CorruptIndex,
+    DiskFull,
+    IndexNotFound,
+    IndexStoreError,
+    ModelMismatch,
+    WriterBusy,
+)
 from qa.config import Settings
 from qa.contract import Problem
 from qa.http.observability import Metrics, RequestMiddleware, request_id
@@ -27,7 +35,7 @@ from qa.service import Conflict, NotFound, QAService
 
 log = logging.getLogger(__name__)
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": Problem} for code in (400, 401, 403, 404, 409, 413, 422, 503)
+    code: {"model": Problem} for code in (400, 401, 403, 404, 408, 409, 413, 422, 503, 507)
 }
 PROBLEMS: tuple[tuple[type[Exception], int], ...] = (
     (NotFound, 404),
@@ -37,6 +45,7 @@ PROBLEMS: tuple[tuple[type[Exception], int], ...] = (
     (ModelMismatch, 503),
     (CorruptIndex, 503),
     (WriterBusy, 503),
+    (DiskFull, 507),
     (IndexStoreError, 503),
 )
 
@@ -77,7 +86,12 @@ def create_app(
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
-    app.add_middleware(RequestMiddleware, metrics=app.state.metrics, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestMiddleware,
+        metrics=app.state.metrics,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout=settings.body_timeout,
+    )
     for router in (search.router, articles.router, admin.router, operations.router):
         app.include_router(router)
     for frontend in frontends:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import json
 import logging
@@ -65,13 +66,17 @@ class Metrics:
 
 
 class RequestMiddleware:
-    """Per request: an id (kept from X-Request-ID when sane), the body size limit, one access
-    log line, and the metrics by route template."""
+    """Per request: an id (kept from X-Request-ID when sane), the body size limit and read timeout,
+    one access log line, and the metrics by route template.
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, max_body_bytes: int) -> None:
+    The body is read here, whatever its framing (Content-Length, chunked, or both), counting the
+    bytes that really arrive: 413 once they pass the limit, 408 when the client stalls."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, max_body_bytes: int, body_timeout: float = 30.0) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -96,13 +101,15 @@ class RequestMiddleware:
             if length.isdigit() and int(length) > self.max_body_bytes:
                 await _problem(send_with_id, 413, f"request body over the {self.max_body_bytes:,}-byte limit")
                 return
-            if not length and headers.get("transfer-encoding", "").lower() == "chunked":
+            try:
                 body = await self._read_limited(receive)
-                if body is None:
-                    await _problem(send_with_id, 413, f"request body over the {self.max_body_bytes:,}-byte limit")
-                    return
-                receive = _replay(body)
-            await self.app(scope, receive, send_with_id)
+            except TimeoutError:
+                await _problem(send_with_id, 408, f"request body stalled for {self.body_timeout:.0f} s")
+                return
+            if body is None:
+                await _problem(send_with_id, 413, f"request body over the {self.max_body_bytes:,}-byte limit")
+                return
+            await self.app(scope, _replay(body, receive), send_with_id)
         finally:
             elapsed = time.perf_counter() - t0
             route = getattr(scope.get("route"), "path", None) or "unmatched"
@@ -112,10 +119,10 @@ class RequestMiddleware:
             request_id.reset(token)
 
     async def _read_limited(self, receive: Receive) -> bytes | None:
-        """A streamed body (no Content-Length), or None once it passes the limit."""
+        """The whole body, or None once it passes the limit; TimeoutError when it stalls."""
         chunks, size, more = [], 0, True
         while more:
-            message = await receive()
+            message = await asyncio.wait_for(receive(), self.body_timeout)
             if message["type"] != "http.request":
                 break
             chunk = message.get("body", b"")
@@ -127,13 +134,14 @@ class RequestMiddleware:
         return b"".join(chunks)
 
 
-def _replay(body: bytes) -> Receive:
+def _replay(body: bytes, then: Receive) -> Receive:
+    """The body already read, in one message; after it, what the connection says (a disconnect)."""
     sent = False
 
     async def receive() -> Message:
         nonlocal sent
         if sent:
-            return {"type": "http.disconnect"}
+            return await then()
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 
