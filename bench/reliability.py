@@ -183,38 +183,45 @@ def reads_during_writes(url: str, texts: dict[str, str], seconds: float) -> tupl
     return reads, errors, writes
 
 
-def kills(env: dict[str, str], work: Path, n: int) -> tuple[int, int]:
-    """(kills, indexes that would not load or held a chunk twice)"""
+def kills(env: dict[str, str], work: Path, n: int) -> tuple[int, int, int]:
+    """(kills, of them before the run ended, indexes that would not load, held a chunk twice or,
+    after a last whole run, did not match the corpus)"""
     from index.manifest import read_manifest
     from qa.search.snapshot import IndexReader
 
-    folder = work / "kill-corpus"
-    corpus(folder, 600, seed=1)
-    index_dir = work / "kill-index"
-    broken = 0
+    folder, index_dir = work / "kill-corpus", work / "kill-index"
+    corpus(folder, 1500, seed=1)
+    cmd = [str(QA), "index", "-q", "--corpus", str(folder), "--index-dir", str(index_dir)]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True)  # a first commit, which every kill must leave loadable
+    whole = time.perf_counter() - t0
     rng = random.Random(3)
-    for k in range(n):
-        if k % 2:
-            (folder / f"a{k:04d}.md").unlink(missing_ok=True)  # a change for the next run
-        p = subprocess.Popen(
-            [str(QA), "index", "-q", "--corpus", str(folder), "--index-dir", str(index_dir)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(rng.uniform(0.3, 2.5))
-        p.send_signal(signal.SIGKILL)
-        p.wait()
+
+    def check() -> bool:
         try:
             snap = IndexReader(index_dir).refresh()
             ids = [r.id for seg in snap.segments for i, r in enumerate(seg.rows) if snap.live[seg.name][i]]
-            broken += len(ids) != len(set(ids))
             read_manifest(index_dir)
-        except FileNotFoundError:
-            pass  # killed before the first commit: nothing to load yet, and nothing broken
-        except Exception:
-            broken += 1
-    return n, broken
+        except Exception as e:
+            print(f"  after a kill the index does not load: {e}")
+            return False
+        return len(ids) == len(set(ids))
+
+    broken = midway = 0
+    for k in range(n):
+        corpus(folder, 1500, seed=100 + k)  # every article changed: the run has work to be killed in
+        for gone in rng.sample(range(1500), 30):
+            (folder / f"a{gone:04d}.md").unlink(missing_ok=True)
+        p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.2, whole))
+        midway += p.poll() is None
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        broken += not check()
+    subprocess.run(cmd, env=env, check=True)  # after the kills, one whole run must bring it level
+    indexed = set(read_manifest(index_dir).articles)
+    broken += not check() or indexed != {f.stem for f in folder.glob("*.md")}
+    return n, midway, broken
 
 
 def full_disk(env: dict[str, str], work: Path) -> str:
@@ -276,8 +283,8 @@ def main() -> int:
             reads, errors, writes = reads_during_writes(server.url, texts, args.seconds)
             rows.append(("reads during writes", f"{reads} reads, {writes} writes", f"errors: {errors}"))
             alive = httpx.get(server.url + "/ready", timeout=10).status_code
-        n, broken = kills(env, work, args.kills)
-        rows.append(("SIGKILL during qa index", f"{n}", f"unloadable or duplicated indexes: {broken}"))
+        n, midway, broken = kills(env, work, args.kills)
+        rows.append(("SIGKILL during qa index", f"{n} ({midway} mid-run)", f"unloadable, duplicated or off: {broken}"))
         rows.append(("full disk", "1", full_disk(env, work)))
         leftovers = [str(q.relative_to(work)) for q in work.rglob("*") if ".tmp-" in q.name]
         rows.append(("temporary files left in all work folders", "-", f"{len(leftovers)}"))

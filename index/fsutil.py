@@ -4,12 +4,29 @@ a forgiving JSON reader."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+LOW_SPACE_BYTES = 1 << 20
+
+
+def out_of_space(e: OSError, path: Path) -> bool:
+    """Whether a failed write ran out of room under `path`: ENOSPC or EDQUOT, or a short write
+    without an errno (numpy's "N requested and M written") on a filesystem with under 1 MiB free."""
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if e.errno is not None:
+        return False
+    try:
+        return shutil.disk_usage(path).free < LOW_SPACE_BYTES
+    except OSError:
+        return False
 
 
 def fsync_dir(path: Path) -> None:

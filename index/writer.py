@@ -8,7 +8,6 @@ segments and removes files no commit refers to. One writer at a time, by an advi
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -23,7 +22,7 @@ from index.articles import Article, ArticleMeta
 from index.chunking import Chunk, ChunkerConfig
 from index.embedders import Embedder
 from index.errors import DiskFull, IndexNotFound, IndexStoreError, WriterBusy
-from index.fsutil import locked
+from index.fsutil import locked, out_of_space
 from index.ingest import Embedded, Ingest, LocalIngest
 from index.loaders import DEFAULT_MAX_BYTES, Corpus, Skipped, load_corpus
 from index.manifest import ArticleEntry, Manifest, SegmentEntry, commit_manifest, read_manifest
@@ -168,12 +167,12 @@ class IndexWriter:
                 # A rebuild commits once at the end: readers keep the old index until the new one is whole.
                 return self.apply(plan, base, reuse_vectors=not rebuild, single_commit=rebuild)
             except OSError as e:
-                if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+                if not out_of_space(e, self.index_dir):
                     raise
                 remove_leftovers(self.index_dir)
                 version = self._committed_version()
                 raise DiskFull(
-                    f"no space left on the device of {self.index_dir} ({e.strerror}); the last commit "
+                    f"no space left on the device of {self.index_dir} ({e.strerror or e}); the last commit "
                     f"(index version {version}) is intact: free some space and run `qa index` again"
                 ) from e
 

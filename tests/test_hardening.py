@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import json
+import shutil
 import socket
 import time
 from collections.abc import Iterator
@@ -102,8 +103,19 @@ def test_slow_clients_are_answered_408_and_dropped(server_url: str) -> None:
 # -- 3 and 4: a full disk, and what failures leave behind ---------------------------------------
 
 
+FULL_DISK_ERRORS = {
+    "ENOSPC": OSError(errno.ENOSPC, "No space left on device"),
+    "short write": OSError("98304 requested and 33760 written"),  # numpy's, with no errno
+}
+
+
+@pytest.mark.parametrize("failure", FULL_DISK_ERRORS)
 def test_a_full_disk_is_one_clear_error_and_the_last_commit_stays(
-    settings: Settings, write_article: WriteArticle, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    settings: Settings,
+    write_article: WriteArticle,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    failure: str,
 ) -> None:
     from news_qa.cli import main
 
@@ -113,9 +125,10 @@ def test_a_full_disk_is_one_clear_error_and_the_last_commit_stays(
     write_article("b.md", "The second article meets a full disk.")
 
     def full(*args: object, **kwargs: object) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
+        raise FULL_DISK_ERRORS[failure]
 
     monkeypatch.setattr(np, "save", full)
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10 << 20, 10 << 20, 4096))
     code = main(["index", "--index-dir", str(settings.index_dir), "--corpus", str(settings.corpus_dir), "-q"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1 and err[0].startswith("qa: no space left")

@@ -8,7 +8,6 @@ imports torch and transformers; `precision="int8"` quantises the fp32 export dyn
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
 import logging
@@ -20,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from index.errors import DiskFull, IndexStoreError
-from index.fsutil import locked, read_json
+from index.fsutil import locked, out_of_space, read_json
 
 PRECISIONS = ("fp32", "int8")
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
@@ -87,10 +86,10 @@ def ensure_onnx_model(model_dir: Path, cache_dir: Path, precision: str = "fp32",
         try:
             return _make(model_dir, cache_dir, slug, precision, weights)
         except OSError as e:
-            if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            if not out_of_space(e, cache_dir):
                 raise
             raise DiskFull(
-                f"no space left on the device of {cache_dir} to export the embedding model ({e.strerror}); "
+                f"no space left on the device of {cache_dir} to export the embedding model ({e.strerror or e}); "
                 "free some space and run again (the index is untouched)"
             ) from e
 
