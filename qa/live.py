@@ -169,7 +169,7 @@ class FeedPoller(_Background):
         self._last_problem = ""
 
     def run(self) -> None:
-        log.info("feeds: polling the feeds of %s as they fall due (QA_FEEDS_POLL=false: off)", self.poller.feeds_file)
+        log.info("feeds: polling the feeds of %s as they fall due", self.poller.feeds_file)
         while not self._stop.is_set():
             self._stop.wait(self.round())
 

@@ -25,6 +25,7 @@ class Route:
     location: str | None = None  # a redirect
     stall: float = 0.0  # seconds before answering (the slow server)
     huge: int = 0  # stream this many bytes of filler, without Content-Length
+    drip: float = 0.0  # send the body a byte at a time, this many seconds apart
 
 
 @dataclass
@@ -184,14 +185,20 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             ):
                 self._answer(304, b"", None, self._validators(route), headers)
             else:
-                self._answer(route.status, route.body, route.content_type, self._validators(route), headers)
+                self._answer(route.status, route.body, route.content_type, self._validators(route), headers, route.drip)
 
         def _validators(self, route: Route) -> dict[str, str]:
             found = {"ETag": route.etag, "Last-Modified": route.last_modified}
             return {k: v for k, v in found.items() if v}
 
         def _answer(
-            self, status: int, body: bytes, content_type: str | None, extra: dict[str, str], seen: dict[str, str]
+            self,
+            status: int,
+            body: bytes,
+            content_type: str | None,
+            extra: dict[str, str],
+            seen: dict[str, str],
+            route_drip: float = 0.0,
         ) -> None:
             record = Seen(self.path, seen, status, time.monotonic())
             server.record(record)
@@ -203,7 +210,13 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(body)))
             try:
                 self.end_headers()
-                if status != 304:
+                if status != 304 and route_drip:
+                    for i in range(len(body)):
+                        if server.release.wait(route_drip):
+                            break
+                        self.wfile.write(body[i : i + 1])
+                        self.wfile.flush()
+                elif status != 304:
                     self.wfile.write(body)
                 record.sent = 0 if status == 304 else len(body)
             except OSError:  # the client gave up first (it timed out on a stalled answer)

@@ -142,6 +142,14 @@ def test_a_body_over_the_limit_is_refused_as_it_streams(feed_server: FeedServer)
     assert feed_server.sent("/streamed") < 50_000_000
 
 
+def test_a_server_that_drips_its_answer_meets_the_deadline(feed_server: FeedServer) -> None:
+    url = feed_server.serve("/drip", b"<rss>" + b" " * 200 + b"</rss>", drip=0.1)  # 20 s at a byte a 0.1 s
+    config = FetchConfig(allow_private=True, timeout=0.5, deadline=1.0)
+    with Fetcher(config) as f, pytest.raises(FetchError, match=r"not complete within 1 s") as e:
+        f.get(url)  # each read comes within the time-out; the whole answer does not come within the deadline
+    assert e.value.kind == "timeout"
+
+
 def test_credentials_never_appear_in_messages() -> None:
     url = f"http://reader:hunter2@127.0.0.1:{free_port()}/feed.xml?token=abc123&page=2"
     with fetcher() as f, pytest.raises(FetchError) as e:

@@ -136,6 +136,7 @@ def add_feed(path: Path, url: str, source: str | None = None, every: str = DEFAU
     doc = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.parse(HEADER)
     table = tomlkit.table()
     table.update({"url": url, "name": name, **({"source": source} if source else {}), "every": every})
+    table.trivia.indent = "\n"  # a blank line before each [[feed]]
     doc.setdefault("feed", tomlkit.aot()).append(table)
     _save(path, tomlkit.dumps(doc))
     return FeedConfig(url, name, source, every)

@@ -6,6 +6,7 @@ written is the caller's: the ordinary reconcile."""
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -111,29 +112,35 @@ class Poller:
                 del states[name]
             for f in feeds:
                 states.setdefault(f.name, FeedState())
+            # Each worker changes only its own feed's state, and hands in a copy when done: the
+            # copies are what is saved, so a save never reads a state another thread is changing.
+            saved = copy.deepcopy(states)
             with Fetcher(self.fetch) as fetcher:
                 workers = max(1, min(self.fetch.concurrency, len(due)))
                 with ThreadPoolExecutor(workers, thread_name_prefix="feed") as pool:
-                    reports = list(pool.map(lambda f: self._guarded(fetcher, f, states, stop), due))
+                    reports = list(pool.map(lambda f: self._guarded(fetcher, f, states[f.name], saved, stop), due))
                 requests, received = fetcher.requests, fetcher.bytes_received
-            self._save(states)
+            self.store.save(saved)
         return RoundReport(reports, requests, received, round(time.monotonic() - started, 3))
 
-    def _save(self, states: dict[str, FeedState]) -> None:
-        with self._saving:
-            self.store.save(states)
-
     def _guarded(
-        self, fetcher: Fetcher, feed: FeedConfig, states: dict[str, FeedState], stop: Callable[[], bool]
+        self,
+        fetcher: Fetcher,
+        feed: FeedConfig,
+        state: FeedState,
+        saved: dict[str, FeedState],
+        stop: Callable[[], bool],
     ) -> FeedReport:
-        """One feed, whatever happens: an unexpected error is that feed's failure, not the round's."""
-        state = states[feed.name]
+        """One feed, whatever happens: an unexpected error is that feed's failure, not the round's.
+        Its state is saved at once, so what it wrote is not lost if a later feed takes the process down."""
         try:
             report = self._poll_feed(fetcher, feed, state, stop)
         except Exception as e:
             log.exception("feed %s: unexpected error", feed.name)
             report = self._failed(feed, state, "error", f"unexpected error: {type(e).__name__}: {e}")
-        self._save(states)  # what this feed wrote is not lost if a later one takes the process down
+        with self._saving:
+            saved[feed.name] = copy.deepcopy(state)
+            self.store.save(saved)
         return report
 
     def _poll_feed(self, fetcher: Fetcher, feed: FeedConfig, state: FeedState, stop: Callable[[], bool]) -> FeedReport:
