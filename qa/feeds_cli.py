@@ -185,7 +185,8 @@ def cmd_poll(args: argparse.Namespace) -> int:
     if not args.once:
         return _poll_forever(poller, reindex)
     try:
-        report = poller.poll(force=True, wait=True)
+        with contextlib.closing(poller):
+            report = poller.poll(force=True, wait=True)
     except (FeedsFileError, PollerBusy) as e:
         return _fail(e)
     if not report.feeds:

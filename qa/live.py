@@ -170,8 +170,11 @@ class FeedPoller(_Background):
 
     def run(self) -> None:
         log.info("feeds: polling the feeds of %s as they fall due", self.poller.feeds_file)
-        while not self._stop.is_set():
-            self._stop.wait(self.round())
+        try:
+            while not self._stop.is_set():
+                self._stop.wait(self.round())
+        finally:
+            self.poller.close()
 
     def round(self) -> float:
         """Poll what is due and index what it wrote; the seconds until the next look."""

@@ -38,6 +38,7 @@ class Seen:
     status: int
     at: float  # time.monotonic() when answered
     sent: int = 0  # body bytes sent
+    wire: int = 0  # bytes of the request line and headers, and of the answer's status line and headers
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -166,6 +167,14 @@ def _filler(size: int) -> Iterator[bytes]:
 def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        header_bytes = 0
+
+        def end_headers(self) -> None:
+            self.header_bytes = sum(len(b) for b in getattr(self, "_headers_buffer", [])) + 2  # and the blank line
+            super().end_headers()
+
+        def _request_bytes(self) -> int:
+            return len(self.raw_requestline) + len(str(self.headers).encode("latin-1"))
 
         def do_GET(self) -> None:
             route = server.routes.get(self.path) or server.routes.get(self.path.split("?")[0])
@@ -219,6 +228,7 @@ def _handler(server: FeedServer) -> type[BaseHTTPRequestHandler]:
                 elif status != 304:
                     self.wfile.write(body)
                 record.sent = 0 if status == 304 else len(body)
+                record.wire = self._request_bytes() + self.header_bytes
             except OSError:  # the client gave up first (it timed out on a stalled answer)
                 self.close_connection = True
             record.done.set()

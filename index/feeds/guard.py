@@ -86,9 +86,10 @@ class GuardedTransport(httpx.HTTPTransport):
     a proxy would be the address connected to, not the host asked for."""
 
     def __init__(self, allow_private: bool = False, max_connections: int = 8, policy: Policy = refusal) -> None:
-        super().__init__(trust_env=False)
+        ssl_context = httpx.create_ssl_context(trust_env=False)  # loading the CA store costs ~40 ms: once
+        super().__init__(verify=ssl_context, trust_env=False)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=ssl_context,
             max_connections=max_connections,
             max_keepalive_connections=max_connections,
             keepalive_expiry=5.0,

@@ -84,6 +84,12 @@ class Poller:
         self.clock = clock
         self.store = StateStore(self.corpus_dir)
         self._saving = threading.Lock()
+        self._fetcher: Fetcher | None = None  # kept between rounds: its TLS set-up and open connections
+
+    def close(self) -> None:
+        if self._fetcher is not None:
+            self._fetcher.close()
+            self._fetcher = None
 
     def status(self) -> list[tuple[FeedConfig, FeedState]]:
         """Each configured feed with what polling knows of it."""
@@ -115,11 +121,12 @@ class Poller:
             # Each worker changes only its own feed's state, and hands in a copy when done: the
             # copies are what is saved, so a save never reads a state another thread is changing.
             saved = copy.deepcopy(states)
-            with Fetcher(self.fetch) as fetcher:
-                workers = max(1, min(self.fetch.concurrency, len(due)))
-                with ThreadPoolExecutor(workers, thread_name_prefix="feed") as pool:
-                    reports = list(pool.map(lambda f: self._guarded(fetcher, f, states[f.name], saved, stop), due))
-                requests, received = fetcher.requests, fetcher.bytes_received
+            fetcher = self._fetcher = self._fetcher or Fetcher(self.fetch)
+            requests, received = fetcher.requests, fetcher.bytes_received
+            workers = max(1, min(self.fetch.concurrency, len(due)))
+            with ThreadPoolExecutor(workers, thread_name_prefix="feed") as pool:
+                reports = list(pool.map(lambda f: self._guarded(fetcher, f, states[f.name], saved, stop), due))
+            requests, received = fetcher.requests - requests, fetcher.bytes_received - received
             self.store.save(saved)
         return RoundReport(reports, requests, received, round(time.monotonic() - started, 3))
 
@@ -132,7 +139,7 @@ class Poller:
         stop: Callable[[], bool],
     ) -> FeedReport:
         """One feed, whatever happens: an unexpected error is that feed's failure, not the round's.
-        Its state is saved at once, so what it wrote is not lost if a later feed takes the process down."""
+        A feed that wrote articles has its state saved at once (the round saves the rest at its end)."""
         try:
             report = self._poll_feed(fetcher, feed, state, stop)
         except Exception as e:
@@ -140,7 +147,8 @@ class Poller:
             report = self._failed(feed, state, "error", f"unexpected error: {type(e).__name__}: {e}")
         with self._saving:
             saved[feed.name] = copy.deepcopy(state)
-            self.store.save(saved)
+            if report.written:
+                self.store.save(saved)
         return report
 
     def _poll_feed(self, fetcher: Fetcher, feed: FeedConfig, state: FeedState, stop: Callable[[], bool]) -> FeedReport:

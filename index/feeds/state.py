@@ -77,7 +77,7 @@ class StateStore:
     def save(self, states: dict[str, FeedState]) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         blob = json.dumps({"feeds": {name: asdict(s) for name, s in sorted(states.items())}}, ensure_ascii=False)
-        write_durable(self.path, blob.encode("utf-8"))
+        write_durable(self.path, blob.encode("utf-8"), sync=False)  # lost on a power cut: entries are fetched again
 
     @contextlib.contextmanager
     def lock(self, wait: bool = False) -> Iterator[None]:
