@@ -38,7 +38,7 @@ class FetchError(Exception):
     def __init__(self, kind: str, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.kind = kind
-        self.retry_after = retry_after  # seconds, from a 429/503's Retry-After
+        self.retry_after = retry_after  # seconds, from the Retry-After of an error answer
 
 
 @dataclass(frozen=True)
