@@ -169,7 +169,18 @@ class FeedPoller(_Background):
         self._last_problem = ""
 
     def run(self) -> None:
-        log.info("feeds: polling the feeds of %s as they fall due", self.poller.feeds_file)
+        try:
+            count = len(self.poller.status())
+        except Exception:  # said by the first round
+            count = 0
+        if count:
+            log.info("feeds: polling the %d feeds of %s as they fall due", count, self.poller.feeds_file)
+        else:
+            log.info(
+                "feeds: none in %s yet (qa feeds add URL); looking again every %g s",
+                self.poller.feeds_file,
+                self.IDLE_S,
+            )
         try:
             while not self._stop.is_set():
                 self._stop.wait(self.round())
