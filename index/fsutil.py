@@ -9,6 +9,7 @@ import fcntl
 import json
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,18 +38,22 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_durable(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that after a crash the file is either old or new, never torn."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+def write_durable(path: Path, data: bytes, *, sync: bool = True) -> None:
+    """Write `data` to `path` so that after a crash the file is either old or new, never torn.
+    Without `sync` the new content may be lost on a power cut (the old one is then kept), and the
+    write costs no fsync: for files that can be rebuilt."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
     try:
         with open(tmp, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if sync:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    fsync_dir(path.parent)
+    if sync:
+        fsync_dir(path.parent)
 
 
 def fsync_file(path: Path) -> None:

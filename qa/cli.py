@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qa.eval.command import register as register_eval
+from qa.feeds_cli import register as register_feeds
 
 if TYPE_CHECKING:
     from qa.config import Settings
@@ -42,7 +43,7 @@ def main(
         format="%(levelname)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("faiss", "sentence_transformers"):  # which CPU build, which model folder
+    for noisy in ("faiss", "sentence_transformers", "httpx", "httpcore"):  # CPU build, model folder, each URL
         logging.getLogger(noisy).setLevel(logging.WARNING)
     from index.errors import CorruptIndex, IndexNotFound, IndexStoreError, ModelMismatch, WriterBusy
 
@@ -66,6 +67,7 @@ def build_parser(frontends: Frontends | None = None, commands: Sequence[Register
     _question_parsers(sub)
     _serving_parsers(sub, frontends)
     register_eval(sub)
+    register_feeds(sub)
     for register in commands:  # e.g. `qa bot`
         register(sub)
     return parser

@@ -1,14 +1,17 @@
 """All settings of a running service (prefix QA_, and a .env file): the write side's
-(`index.config.IndexSettings`), the read core's (`qa.search.settings.SearchSettings`) and the
-service's own below. Each default is defined once, beside the code that uses it."""
+(`index.config.IndexSettings`), feeds and fetching (`index.feeds.settings.FeedSettings`), the
+read core's (`qa.search.settings.SearchSettings`) and the service's own below. Each default is
+defined once, beside the code that uses it."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 
 from index.config import ENV, IndexSettings
+from index.feeds.settings import FeedSettings
 from qa.search.ann import AnnParams
 from qa.search.settings import SearchSettings
 
@@ -16,7 +19,7 @@ CROSS_ENCODER_THRESHOLD = 4.0  # calibrated on SQuAD and datasets/news_qa: READM
 EMBEDDING_THRESHOLD = 0.575  # calibrated on SQuAD for all-MiniLM-L6-v2 (bench/calibrate_answer.py)
 
 
-class Settings(SearchSettings, IndexSettings):
+class Settings(SearchSettings, IndexSettings, FeedSettings):
     model_config = ENV
 
     max_query_chars: int = Field(1000, gt=0, description="Longer questions and queries are refused")
@@ -49,6 +52,11 @@ class Settings(SearchSettings, IndexSettings):
             rerank=self.ann_rerank,
             exact_fraction=self.ann_exact_fraction,
         )
+
+    @property
+    def feeds(self) -> Path:
+        """The feeds file: QA_FEEDS_FILE, or feeds.toml beside the corpus folder."""
+        return self.feeds_path(self.corpus_dir)
 
     @property
     def api_key_list(self) -> list[str]:

@@ -17,6 +17,9 @@ from index.config import open_writer
 from index.corpus_files import is_api_file, remove_article_file, write_api_article
 from index.embedders import Embedder
 from index.errors import BadArticle, IndexNotFound
+from index.feeds.articles import fetch_into_corpus
+from index.feeds.fetch import Fetcher
+from index.feeds.poll import Poller
 from index.manifest import ArticleEntry
 from index.writer import IndexWriter, ReconcileResult
 from qa.config import CROSS_ENCODER_THRESHOLD, EMBEDDING_THRESHOLD, Settings
@@ -207,6 +210,18 @@ class QAService:
         except BadArticle as e:
             raise Conflict(str(e)) from e
         return self.reindex()
+
+    def fetch_url(self, url: str) -> WriteResult:
+        """Fetch one page, extract its article, write it into the corpus folder (under `_fetched/`,
+        keyed by its canonical URL: fetching it again rewrites the same file), then index it.
+        FetchError (refused, unreachable, too large …) or BadArticle (no text) says why not."""
+        with Fetcher(self.settings.fetch_config()) as fetcher:
+            fetch_into_corpus(fetcher, Path(self.settings.corpus_dir), url)
+        return self.reindex()
+
+    def poller(self) -> Poller:
+        """Polls the feeds of the feeds file into the corpus folder."""
+        return Poller(Path(self.settings.corpus_dir), self.settings.feeds, self.settings.fetch_config())
 
     def _indexed(self, article_id: str) -> ArticleEntry | None:
         try:

@@ -27,6 +27,7 @@ from qa.search.hits import Hit
 from qa.search.query import Query
 from qa.search.snapshot import Snapshot
 from qa.service import QAService
+from tests.feedserver import FeedServer
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_CORPUS = REPO / "corpus"
@@ -428,3 +429,43 @@ def bot_settings(app_settings: Settings, corpus: None) -> Settings:
     """The small news corpus, indexed (hash model), for the Slack tests."""
     index_now(app_settings)
     return app_settings
+
+
+# -- feeds: a local web server serving feeds and article pages -----------------------------------
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    server = FeedServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def feed_settings(app_settings: Settings, tmp_path: Path) -> Settings:
+    """The app's settings, allowed to fetch from the local feed server (127.0.0.1), with short
+    time-outs and a small size limit so the broken servers fail fast."""
+    return app_settings.model_copy(
+        update={
+            "feeds_file": tmp_path / "feeds.toml",
+            "fetch_allow_private": True,
+            "fetch_timeout": 0.5,
+            "fetch_deadline": 3.0,
+            "fetch_max_bytes": 200_000,
+        }
+    )
+
+
+@pytest.fixture
+def feed_env(monkeypatch: pytest.MonkeyPatch, feed_settings: Settings) -> Settings:
+    """`qa` commands in this process see feed_settings (hash model, the local server allowed)."""
+    for name, value in {
+        "QA_MODEL": "hash",
+        "QA_CORPUS_DIR": str(feed_settings.corpus_dir),
+        "QA_INDEX_DIR": str(feed_settings.index_dir),
+        "QA_FEEDS_FILE": str(feed_settings.feeds),
+        "QA_FETCH_ALLOW_PRIVATE": "true",
+        "QA_FETCH_TIMEOUT": "0.5",
+    }.items():
+        monkeypatch.setenv(name, value)
+    return feed_settings

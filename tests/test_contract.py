@@ -23,6 +23,7 @@ from jsonschema import Draft202012Validator
 from qa.config import Settings
 from qa.http.app import create_app
 from tests.conftest import API_KEY, eventually, hash_service, index_now
+from tests.feedserver import FeedServer
 
 DOCUMENT = Path(__file__).with_name("contract") / "openapi.json"
 ADMIN = {"Authorization": f"Bearer {API_KEY}"}
@@ -133,9 +134,26 @@ def test_every_route_answers_as_documented(client: TestClient, app_settings: Set
     assert check(client.delete("/articles/api/new", headers=ADMIN), delete).status_code == 404
     assert check(client.post("/reindex", headers=ADMIN), "/reindex").status_code == 200
     assert check(client.post("/reindex", headers={"Authorization": "Bearer wrong"}), "/reindex").status_code == 401
+    fetch = "/articles/fetch"
+    assert check(client.post(fetch, json={"url": "ftp://x.example/a"}, headers=ADMIN), fetch).status_code == 422
+    loopback = {"url": "http://127.0.0.1:9/"}  # refused before any connection: not an allowed address
+    assert check(client.post(fetch, json=loopback, headers=ADMIN), fetch).status_code == 422
+    assert check(client.post(fetch, json=loopback), fetch).status_code == 401
 
     documented = {(m, p) for p, ops in check.document["paths"].items() for m in ops}
     assert documented - check.seen == set(), "documented routes this test never called"
+
+
+def test_fetch_answers_as_documented(feed_settings: Settings, feed_server: FeedServer, check: Checker) -> None:
+    page = feed_server.page(
+        "/news/fed", "Fed holds rates", "The central bank held interest rates at 3.5% on Wednesday."
+    )
+    down = feed_server.serve("/down", b"", status=500)
+    with TestClient(create_app(feed_settings, hash_service)) as client:
+        fetched = check(client.post("/articles/fetch", json={"url": page}, headers=ADMIN), "/articles/fetch")
+        assert fetched.status_code == 200 and len(fetched.json()["added"]) == 1
+        failed = check(client.post("/articles/fetch", json={"url": down}, headers=ADMIN), "/articles/fetch")
+        assert failed.status_code == 502 and "HTTP 500" in failed.json()["detail"]
 
 
 def test_admin_off_answers_as_documented(app_settings: Settings, check: Checker) -> None:

@@ -8,6 +8,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
@@ -25,6 +26,7 @@ from index.errors import (
     ModelMismatch,
     WriterBusy,
 )
+from index.feeds.poll import Poller
 from qa.config import Settings
 from qa.contract import Problem
 from qa.http.observability import Metrics, RequestMiddleware, request_id
@@ -69,7 +71,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = await run_in_threadpool(service_factory, settings)
         app.state.service = service
-        live = await run_in_threadpool(Live(service, watch=settings.watch).start)
+        live = await run_in_threadpool(Live(service, watch=settings.watch, feeds=settings.feeds_poll).start)
         for frontend in frontends:
             frontend.start(service)
         yield
@@ -86,6 +88,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.metrics.track_feeds(Poller(Path(settings.corpus_dir), settings.feeds, settings.fetch_config()).status)
     app.add_middleware(
         RequestMiddleware,
         metrics=app.state.metrics,

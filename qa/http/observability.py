@@ -9,10 +9,14 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from index.feeds.config import FeedConfig
+from index.feeds.state import FeedState
 
 log = logging.getLogger("qa.http")
 
@@ -41,7 +45,7 @@ def configure_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("faiss", "sentence_transformers", "uvicorn.access"):
+    for noisy in ("faiss", "sentence_transformers", "uvicorn.access", "httpx", "httpcore"):  # httpx: every URL
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -63,6 +67,49 @@ class Metrics:
         self.index_version = Gauge("qa_index_version", "Loaded index version", registry=self.registry)
         self.articles = Gauge("qa_index_articles", "Articles in the loaded index", registry=self.registry)
         self.chunks = Gauge("qa_index_chunks", "Live chunks in the loaded index", registry=self.registry)
+
+    def track_feeds(self, status: FeedStatus) -> None:
+        self.registry.register(FeedCollector(status))
+
+
+FeedStatus = Callable[[], list[tuple[FeedConfig, FeedState]]]
+
+
+class FeedCollector:
+    """Per feed, read from the feeds file and the state file at each scrape (so polls by
+    `qa feeds poll` in another process count too): last success, last error (by kind), failures
+    in a row, entries seen, articles written. Labels are feed names, never URLs (which may hold
+    credentials)."""
+
+    def __init__(self, status: FeedStatus) -> None:
+        self.status = status
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            feeds = self.status()
+        except Exception:  # a feeds file being edited: no feed metrics in this scrape
+            log.debug("feed status unreadable", exc_info=True)
+            return
+        success = GaugeMetricFamily(
+            "qa_feed_last_success_timestamp_seconds", "Last successful poll of the feed", labels=["feed"]
+        )
+        error = GaugeMetricFamily(
+            "qa_feed_last_error_timestamp_seconds", "Last failed poll of the feed, by kind", labels=["feed", "kind"]
+        )
+        failures = GaugeMetricFamily("qa_feed_failures", "Failed polls of the feed in a row", labels=["feed"])
+        seen = CounterMetricFamily("qa_feed_entries_seen", "Distinct entries seen in the feed", labels=["feed"])
+        written = CounterMetricFamily(
+            "qa_feed_articles_written", "Article files written from the feed", labels=["feed"]
+        )
+        for feed, state in feeds:
+            if state.last_success is not None:
+                success.add_metric([feed.name], state.last_success)
+            if state.last_error_at is not None:
+                error.add_metric([feed.name, state.last_error_kind or "error"], state.last_error_at)
+            failures.add_metric([feed.name], state.failures)
+            seen.add_metric([feed.name], state.entries_seen)
+            written.add_metric([feed.name], state.articles_written)
+        yield from (success, error, failures, seen, written)
 
 
 class RequestMiddleware:

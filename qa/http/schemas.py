@@ -115,3 +115,9 @@ class ArticleIn(BaseModel):
             published=self.published.isoformat() if self.published else None,
             source=self.source,
         )
+
+
+class FetchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(..., min_length=1, max_length=2000, description="An http(s) URL of a page holding one article")
