@@ -352,3 +352,35 @@ def test_streamable_http_under_qa_serve_with_read_keys(tmp_path: Path, live_serv
     assert ok.status_code == 200
     assert "reader-key" not in server.log()
     assert server.process.poll() is None, server.log()
+
+
+MALFORMED = [
+    ("POST", b"not json", "application/json"),
+    ("POST", b'{"jsonrpc": "2.0"}', "application/json"),
+    ("POST", b'{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": 5}}', "application/json"),
+    ("POST", b'{"jsonrpc": "2.0", "id": 1, "method": "no/such/method"}', "application/json"),
+    ("POST", b'[{"jsonrpc": "2.0", "id": 1, "method": "ping"}]', "application/json"),
+    ("POST", b'{"jsonrpc": "2.0", "id": 1, "method": "ping"}', "text/plain"),
+    (
+        "POST",
+        b'{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "search_news", '
+        b'"arguments": {"query": "\\ud800"}}}',
+        "application/json",
+    ),
+    ("GET", b"", "application/json"),
+    ("DELETE", b"", "application/json"),
+]
+
+
+def test_malformed_requests_to_mcp_are_never_a_server_error(server_settings: Settings) -> None:
+    from fastapi.testclient import TestClient
+
+    from qa.http.app import create_app
+
+    headers = {"Accept": "application/json, text/event-stream"}
+    with TestClient(create_app(server_settings, hash_service), raise_server_exceptions=False) as c:
+        for method, body, media in MALFORMED:
+            r = c.request(method, "/mcp", content=body, headers=headers | {"Content-Type": media})
+            assert r.status_code < 500, (method, body, r.status_code, r.text)
+            if method != "POST":
+                assert r.status_code == 405  # stateless: no stream to GET, no session to DELETE

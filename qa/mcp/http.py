@@ -55,5 +55,7 @@ def mount_mcp(app: FastAPI, settings: Settings, service: ServiceGetter) -> Strea
     )
     manager = server.session_manager
     endpoint: Any = McpEndpoint(manager, settings)
-    app.add_route(PATH, endpoint, methods=["GET", "POST", "DELETE"], include_in_schema=False)
+    # POST only: stateless, there is no session to DELETE, and a GET stream could never carry a
+    # message, so both are 405, as the transport's specification allows (a GET would hang open).
+    app.add_route(PATH, endpoint, methods=["POST"], include_in_schema=False)
     return manager
