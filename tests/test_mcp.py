@@ -384,3 +384,16 @@ def test_malformed_requests_to_mcp_are_never_a_server_error(server_settings: Set
             assert r.status_code < 500, (method, body, r.status_code, r.text)
             if method != "POST":
                 assert r.status_code == 405  # stateless: no stream to GET, no session to DELETE
+
+
+def test_qa_help_does_not_import_the_sdk() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom news_qa.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('sdk imported:', sorted({m for m in sys.modules if m == 'mcp' or m.startswith(('mcp.', 'qa.mcp'))}))"
+    )
+    done = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert "  mcp " in done.stdout  # the command is listed
+    assert done.stdout.strip().endswith("sdk imported: []"), done.stdout[-300:]
