@@ -10,7 +10,6 @@ p99 <= 40 ms at concurrency 1 with the default backend.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -22,7 +21,7 @@ sys.path[:1] = [str(REPO)]  # not bench/: bench/index.py would shadow the `index
 
 import httpx
 
-from bench.serving import BBC, bbc_index, qa_env, served
+from bench.serving import bbc_bench_args, bbc_served_env, served
 
 QUESTIONS = [
     "What happened to Time Warner profits?",
@@ -45,14 +44,9 @@ QUESTIONS = [
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--workdir", type=Path, default=REPO / ".qa-bench" / "bbc")
-    p.add_argument("--requests", type=int, default=200, help="requests per route and concurrency")
-    args = p.parse_args()
-    if not BBC.is_file():
-        print(f"BBC data not found at {BBC}: nothing to measure")
+    args = bbc_bench_args(__doc__, "requests per route and concurrency")
+    if (env := bbc_served_env(args.workdir)) is None:
         return 2
-    env = bbc_index(args.workdir, qa_env(keep_qa=True))  # QA_* apply: QA_EMBED_BACKEND=onnx for fp32
     with served(env) as server:
         print(f"server start to /ready: {server.ready_s:.1f} s")
         print(f"\n{'route':<8}{'conc':>5}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>8}{'errors':>8}")

@@ -3,6 +3,7 @@ and a `qa serve` process on a free port, ready when handed over."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import socket
@@ -46,6 +47,24 @@ def bbc_index(workdir: Path, env: dict[str, str]) -> dict[str, str]:
         raise SystemExit(f"qa index failed: {built.stderr.strip()}")
     print(f"index ready in {time.perf_counter() - t0:.1f} s (built once, then reused)")
     return env | settings
+
+
+def bbc_bench_args(doc: str | None, requests_help: str) -> argparse.Namespace:
+    """The options of a benchmark served over the BBC index: --workdir and --requests."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--workdir", type=Path, default=REPO / ".qa-bench" / "bbc")
+    p.add_argument("--requests", type=int, default=200, help=requests_help)
+    return p.parse_args()
+
+
+def bbc_served_env(workdir: Path) -> dict[str, str] | None:
+    """The environment serving the BBC index of `workdir` (built there first if need be), with this
+    environment's QA_* settings applied (e.g. QA_EMBED_BACKEND=onnx for fp32); None, after saying
+    so, when the BBC data is absent."""
+    if not BBC.is_file():
+        print(f"BBC data not found at {BBC}: nothing to measure")
+        return None
+    return bbc_index(workdir, qa_env(keep_qa=True))
 
 
 @dataclass(frozen=True)

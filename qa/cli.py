@@ -119,6 +119,11 @@ def _serving_parsers(sub: Any, frontends: Frontends | None) -> None:
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.set_defaults(func=cmd_serve, frontends=frontends)
 
+    p = sub.add_parser("mcp", help="serve the MCP tools over stdin/stdout (for desktop assistants)")
+    _add_index_dir(p)
+    p.add_argument("--corpus", type=Path, help="corpus folder, where get_article reads article texts")
+    p.set_defaults(func=cmd_mcp)
+
     p = sub.add_parser("watch", help="re-index whenever the corpus folder changes")
     _add_index_dir(p)
     p.add_argument("--corpus", type=Path, help="corpus folder (QA_CORPUS_DIR, default corpus)")
@@ -261,6 +266,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     frontends = args.frontends() if args.frontends else ()
     serve(create_app(settings, frontends=frontends), settings, args.host, args.port)
+    return EXIT_OK
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    from qa.mcp.stdio import serve_stdio
+
+    logging.getLogger().setLevel(logging.INFO)  # to stderr (main's handler): stdout is the protocol's
+    serve_stdio(_settings(args))
     return EXIT_OK
 
 

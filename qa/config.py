@@ -36,6 +36,11 @@ class Settings(SearchSettings, IndexSettings, FeedSettings):
     answer_pairs: int = Field(12, ge=1, le=100, description="Candidate sentences the cross-encoder reads")
 
     api_keys: str = Field("", description="Comma-separated keys for the admin routes; empty: admin off")
+    read_keys: str = Field(
+        "",
+        description="Comma-separated keys the read routes (/search, /ask, GET /articles, /mcp) need, as do admin "
+        "keys; empty: the read routes are open",
+    )
     watch: bool = Field(False, description="Under `qa serve`, re-index when the corpus folder changes")
     reload_interval: float = Field(0.5, gt=0, description="Seconds between checks for a new commit")
     header_timeout: float = Field(10.0, gt=0, description="Seconds a connection may take to send its request headers")
@@ -61,6 +66,12 @@ class Settings(SearchSettings, IndexSettings, FeedSettings):
     @property
     def api_key_list(self) -> list[str]:
         return [k.strip() for k in self.api_keys.split(",") if k.strip()]
+
+    @property
+    def read_key_list(self) -> list[str]:
+        """Keys that open the read routes (admin keys do too); empty when they are open."""
+        keys = [k.strip() for k in self.read_keys.split(",") if k.strip()]
+        return [*keys, *self.api_key_list] if keys else []
 
     @property
     def max_body_bytes(self) -> int:

@@ -102,6 +102,16 @@ class ArticleOut(Shape):
     source: str | None
 
 
+class ArticleText(ArticleOut):
+    """An article's text, or the part of it from `start` to `end`: the text citations' offsets point into."""
+
+    text: str = Field(description="Verbatim: the article's text from `start` to `end`")
+    start: int = Field(description="Offset of `text` in the article's text (characters)")
+    end: int = Field(description="End offset of `text` (exclusive)")
+    length: int = Field(description="Characters in the article's whole text")
+    index_version: int
+
+
 class ArticleList(Shape):
     articles: list[ArticleOut] = Field(description="Newest first")
     index_version: int

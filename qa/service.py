@@ -22,10 +22,12 @@ from index.feeds.fetch import Fetcher
 from index.feeds.poll import Poller
 from index.manifest import ArticleEntry
 from index.writer import IndexWriter, ReconcileResult
+from qa.article_text import ArticleTexts
 from qa.config import CROSS_ENCODER_THRESHOLD, EMBEDDING_THRESHOLD, Settings
 from qa.contract import (
     ArticleList,
     ArticleOut,
+    ArticleText,
     AskResult,
     Citation,
     SearchResult,
@@ -61,6 +63,10 @@ class Conflict(ValueError):
     """The request contradicts what the corpus holds."""
 
 
+class BadRange(ValueError):
+    """A character range that does not fit the article."""
+
+
 class QAService:
     """Holds the embedder, the index reader, the read pipeline and the writer; loads lazily,
     thread-safe."""
@@ -73,6 +79,7 @@ class QAService:
         self.pipeline = Pipeline(settings)
         self.answerer = answerer_for(settings, self.embedder)
         self._write_lock = threading.Lock()
+        self.texts = ArticleTexts(settings.corpus_dir, settings.max_article_bytes)
         # Repeated questions (a page reload, a Slack retry, a popular query) skip the model.
         self.query_vector = lru_cache(maxsize=settings.query_cache_size)(self._embed_query)
 
@@ -166,17 +173,71 @@ class QAService:
         empty = applied.model_copy(update={"reason": f"{said} ({window.reason})"})
         return Found(snap, plain, outside, empty, window_empty=True)
 
-    def articles(self, since: dt.date | None = None, source: str | None = None, limit: int = 20) -> ArticleList:
-        """What's new: articles published on or after `since`, from `source`, newest first."""
+    def articles(
+        self, since: dt.date | None = None, source: str | None = None, limit: int = 20, until: dt.date | None = None
+    ) -> ArticleList:
+        """What's new: articles published on or after `since` (and, given `until`, on or before it:
+        undated ones then left out), from `source`, newest first."""
         snap = self.snapshot()
         floor = since.isoformat() if since else None
+        ceiling = until.isoformat() if until else None
         wanted = (source or "").casefold()
         picked = [
             ArticleOut(id=m.id, title=m.title, url=m.url, published=m.published, source=m.source)
             for m in snap.articles
-            if (floor is None or (m.published or "") >= floor) and (not wanted or (m.source or "").casefold() == wanted)
+            if (floor is None or (m.published or "") >= floor)
+            and (ceiling is None or "" < (m.published or "") <= ceiling)
+            and (not wanted or (m.source or "").casefold() == wanted)
         ]
         return ArticleList(articles=picked[:limit], index_version=snap.version)
+
+    def latest(
+        self,
+        topic: str | None = None,
+        since: dt.date | None = None,
+        source: str | None = None,
+        limit: int = 10,
+        now: dt.date | None = None,
+    ) -> SearchResult:
+        """The newest articles (as of `now`, when given), each cited by its opening passage (score 0:
+        nothing ranked them); with a `topic`, the passages that best match it, newest first."""
+        filters = Filters(source, since.isoformat() if since else None, now.isoformat() if now else None)
+        if topic:
+            return self.search(topic, limit, filters, now, sort="date")
+        t0 = time.perf_counter()
+        listed = self.articles(since, source, limit, until=now)
+        snap = self.snapshot()
+        ledes = opening_passages(snap, [a.id for a in listed.articles])
+        return SearchResult(query="", results=cite(ledes), index_version=snap.version, took_ms=_ms_since(t0))
+
+    def article(self, article_id: str, start: int = 0, end: int | None = None) -> ArticleText:
+        """The article's text from `start` to `end` (its end by default): the text its citations'
+        offsets point into, as the loaded commit indexed it."""
+        snap = self.snapshot()
+        entry = snap.manifest.articles.get(article_id)
+        if entry is None:
+            raise NotFound(f"no article {article_id!r} in the index")
+        article = self.texts.article(article_id, entry, snap.version)
+        length = len(article.text)
+        end = length if end is None else min(end, length)
+        if start > length:
+            raise BadRange(f"start {start} is past the end of the article ({length} characters)")
+        if start < 0 or end < start:
+            raise BadRange(
+                f"the range {start}-{end} is empty or negative: start must be 0 or more and end at least start"
+            )
+        return ArticleText(
+            id=article.id,
+            title=article.title,
+            url=article.url,
+            published=article.published,
+            source=article.source,
+            text=article.text[start:end],
+            start=start,
+            end=end,
+            length=length,
+            index_version=snap.version,
+        )
 
     # -- writing (each holds the single-writer lock, then loads the new commit) -----------------
 
@@ -259,6 +320,25 @@ def cite(hits: list[Hit]) -> list[Citation]:
         )
         for n, h in enumerate(hits, start=1)
     ]
+
+
+def opening_passages(snap: Snapshot, article_ids: list[str]) -> list[Hit]:
+    """The first live passage of each article, in the order of `article_ids`."""
+    wanted = set(article_ids)
+    segments = {snap.manifest.articles[a].segment for a in wanted if a in snap.manifest.articles}
+    first: dict[str, Hit] = {}
+    for seg in snap.segments:
+        if seg.name not in segments:
+            continue
+        live = snap.live[seg.name]
+        for i, row in enumerate(seg.rows):
+            if (
+                row.article_id in wanted
+                and live[i]
+                and (row.article_id not in first or row.start < first[row.article_id].row.start)
+            ):
+                first[row.article_id] = seg.hit(i, 0.0)
+    return [first[a] for a in article_ids if a in first]
 
 
 def by_date(hits: list[Hit]) -> list[Hit]:

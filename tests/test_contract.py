@@ -112,6 +112,11 @@ def test_every_route_answers_as_documented(client: TestClient, app_settings: Set
     listed = check(client.get("/articles", params={"since": "2026-02-01"}), "/articles").json()
     assert [a["id"] for a in listed["articles"]] == ["rates", "power"]
     assert check(client.get("/articles", params={"limit": 0}), "/articles").status_code == 422
+    one = "/articles/{article_id}"
+    text = check(client.get("/articles/rates", params={"start": 4, "end": 16}), one).json()
+    assert text["text"] == "central bank" and text["length"] > 16
+    assert check(client.get("/articles/no-such"), one).status_code == 404
+    assert check(client.get("/articles/rates", params={"start": 9, "end": 3}), one).status_code == 422
     answered = check(client.post("/ask", json={"question": "Did the central bank hold rates?"}), "/ask").json()
     assert answered["sentences"] and answered["answer"]
     nothing = check(client.post("/ask", json={"question": "zebra giraffe"}), "/ask").json()
@@ -160,6 +165,16 @@ def test_admin_off_answers_as_documented(app_settings: Settings, check: Checker)
     settings = app_settings.model_copy(update={"api_keys": ""})
     with TestClient(create_app(settings, hash_service)) as client:
         assert check(client.post("/reindex", headers=ADMIN), "/reindex").status_code == 403
+
+
+def test_read_keys_answer_as_documented(app_settings: Settings, corpus: None, check: Checker) -> None:
+    settings = app_settings.model_copy(update={"read_keys": "reader"})
+    index_now(settings)
+    with TestClient(create_app(settings, hash_service)) as client:
+        assert check(client.post("/search", json={"query": "rates"}), "/search").status_code == 401
+        assert check(client.get("/articles/rates"), "/articles/{article_id}").status_code == 401
+        reader = {"Authorization": "Bearer reader"}
+        assert check(client.get("/articles/rates", headers=reader), "/articles/{article_id}").status_code == 200
 
 
 def test_a_renamed_field_or_changed_type_breaks_the_check(check: Checker) -> None:

@@ -166,3 +166,28 @@ def test_the_date_range_restricts_what_is_searched(browser: WebDriver, server: L
     ask(browser, server.url, ANSWERED, load=False)
     assert browser.find_element(By.CSS_SELECTOR, "#answer .no-answer").is_displayed()
     assert not browser.find_elements(By.CSS_SELECTOR, "#citations li.citation")
+
+
+def test_with_read_keys_the_page_asks_for_one_and_answers(
+    tmp_path: Path, live_server: StartServer, browser: WebDriver
+) -> None:
+    corpus = tmp_path / "corpus-keys"
+    shutil.copytree(SAMPLE_CORPUS, corpus)
+    server = live_server(corpus, QA_ANSWER_THRESHOLD="0.3", QA_READ_KEYS="page-reader-key")
+    browser.get(server.url + "/")
+    box = WebDriverWait(browser, WAIT_S).until(EC.element_to_be_clickable((By.ID, "question")))
+    box.send_keys(ANSWERED)
+    browser.find_element(By.ID, "ask").click()
+    key = WebDriverWait(browser, WAIT_S).until(EC.visibility_of_element_located((By.ID, "read-key")))
+    assert "needs a read key" in browser.find_element(By.ID, "error").text
+    key.send_keys("not-the-key")
+    browser.find_element(By.ID, "use-key").click()
+    WebDriverWait(browser, WAIT_S).until(lambda d: "not accepted" in d.find_element(By.ID, "error").text)
+    browser.find_element(By.ID, "read-key").send_keys("page-reader-key")
+    browser.find_element(By.ID, "use-key").click()  # the question is asked again with the key
+    WebDriverWait(browser, WAIT_S).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#answer a.cite-marker"))
+    assert "negotiating directly with the Trump administration" in browser.find_element(By.ID, "answer").text
+    assert not browser.find_element(By.ID, "key-form").is_displayed()
+    shot(browser, "page-read-key.png")
+    ask(browser, server.url, ANSWERED)  # a reload keeps the key for this tab: no second prompt
+    assert not browser.find_element(By.ID, "key-form").is_displayed()

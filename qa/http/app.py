@@ -1,6 +1,7 @@
 """The HTTP service: `create_app(settings)` builds a FastAPI app; the index and the model load in
 its lifespan, never at import. Front ends built on it (the Slack adapter) are passed in as
-`frontends`: mounted when the app is built, started once the service exists, stopped at shutdown."""
+`frontends`: mounted when the app is built, started once the service exists, stopped at shutdown.
+The MCP tools are served at `/mcp` (qa/mcp/http.py) over the same service."""
 
 from __future__ import annotations
 
@@ -27,13 +28,15 @@ from index.errors import (
     WriterBusy,
 )
 from index.feeds.poll import Poller
+from qa.article_text import TextUnavailable
 from qa.config import Settings
 from qa.contract import Problem
 from qa.http.observability import Metrics, RequestMiddleware, request_id
 from qa.http.routes import admin, articles, operations, search
 from qa.http.routes.operations import STATIC
 from qa.live import Live
-from qa.service import Conflict, NotFound, QAService
+from qa.mcp.http import mount_mcp
+from qa.service import BadRange, Conflict, NotFound, QAService
 
 log = logging.getLogger(__name__)
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -42,6 +45,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 PROBLEMS: tuple[tuple[type[Exception], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
+    (BadRange, 422),
+    (TextUnavailable, 503),
     (BadArticle, 422),
     (IndexNotFound, 503),
     (ModelMismatch, 503),
@@ -74,7 +79,8 @@ def create_app(
         live = await run_in_threadpool(Live(service, watch=settings.watch, feeds=settings.feeds_poll).start)
         for frontend in frontends:
             frontend.start(service)
-        yield
+        async with mcp.run():  # the MCP transport's task group, for the app's lifetime
+            yield
         for frontend in frontends:
             frontend.stop()
         live.stop()
@@ -99,6 +105,7 @@ def create_app(
         app.include_router(router)
     for frontend in frontends:
         frontend.mount(app)
+    mcp = mount_mcp(app, settings, lambda: app.state.service)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _add_error_handlers(app)
     return app

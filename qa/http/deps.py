@@ -1,4 +1,4 @@
-"""What routes depend on: the service and settings of the app, and the admin key check."""
+"""What routes depend on: the service and settings of the app, and the key checks (admin, read)."""
 
 from __future__ import annotations
 
@@ -28,17 +28,42 @@ Service = Annotated[QAService, Depends(get_service)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 
 bearer = HTTPBearer(auto_error=False, description="An API key from QA_API_KEYS")
+read_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ReadKey",
+    description="Needed only when QA_READ_KEYS is set: one of its keys, or an admin key from QA_API_KEYS",
+)
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+ReadCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(read_bearer)]
+READ_KEY_MISSING = "missing or wrong read key: send one of QA_READ_KEYS as Authorization: Bearer <key>"
 
 
-def admin(settings: AppSettings, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+def key_matches(given: str, keys: list[str]) -> bool:
+    """Whether `given` is one of `keys`. Compared with every key, in constant time each, so timing
+    tells nothing about which matched or how much of one did."""
+    ok = [hmac.compare_digest(given.encode(), k.encode()) for k in keys]
+    return any(ok)
+
+
+def bearer_token(authorization: str) -> str:
+    """The token of an `Authorization: Bearer <token>` header value ("" when there is none)."""
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def admin(settings: AppSettings, credentials: Credentials) -> None:
     keys = settings.api_key_list
     if not keys:
         raise HTTPException(403, "admin routes are off: set QA_API_KEYS to enable them")
-    given = credentials.credentials if credentials else ""
-    # Compare with every key, in constant time each, so timing tells nothing about which matched.
-    ok = [hmac.compare_digest(given.encode(), k.encode()) for k in keys]
-    if not any(ok):
+    if not key_matches(credentials.credentials if credentials else "", keys):
         raise HTTPException(401, "missing or wrong API key", headers={"WWW-Authenticate": "Bearer"})
+
+
+def reader(settings: AppSettings, credentials: ReadCredentials) -> None:
+    """Open when QA_READ_KEYS is empty; otherwise a read key or an admin key."""
+    keys = settings.read_key_list
+    if keys and not key_matches(credentials.credentials if credentials else "", keys):
+        raise HTTPException(401, READ_KEY_MISSING, headers={"WWW-Authenticate": 'Bearer realm="news-qa"'})
 
 
 def question(text: str, field: str, settings: Settings) -> str:

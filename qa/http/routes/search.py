@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from qa.contract import AskResult, SearchResult
-from qa.http.deps import AppSettings, Service, question
+from qa.http.deps import AppSettings, Service, question, reader
 from qa.http.schemas import AskRequest, ReferenceTime, SearchRequest
 
-router = APIRouter(tags=["search"])
+router = APIRouter(tags=["search"], dependencies=[Depends(reader)])
 
 
 def _json(result: SearchResult | AskResult) -> Response:

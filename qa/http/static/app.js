@@ -6,7 +6,10 @@
   var statusEl = $('status'), errorEl = $('error'), results = $('results');
   var answerEl = $('answer'), citesEl = $('citations'), citesHead = $('citations-heading'), metaEl = $('meta');
   var fromEl = $('from'), toEl = $('to'), timeEl = $('time-note');
+  var keyForm = $('key-form'), keyInput = $('read-key');
   var current = null; // {controller, timers}
+  var KEY_ITEM = 'qa-read-key'; // a read key the user typed, kept for this tab only
+  var pending = null; // the question refused for want of a key, asked again once one is given
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -191,14 +194,18 @@
     }, SLOW_MS);
     req.abortTimer = setTimeout(function () { req.timedOut = true; req.controller.abort(); }, TIMEOUT_MS);
 
+    var headers = { 'Content-Type': 'application/json', 'Accept': 'application/json' };
+    var key = sessionStorage.getItem(KEY_ITEM);
+    if (key) headers.Authorization = 'Bearer ' + key;
     fetch('/ask', {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'Accept': 'application/json' },
+      headers: headers,
       body: JSON.stringify(request(question)),
       signal: req.controller.signal
     }).then(function (resp) {
       return resp.json().catch(function () { return null; }).then(function (body) {
         if (req.superseded) return;
+        if (resp.status === 401) { askForKey(question, key); return; }
         if (!resp.ok) { var e = describeError(resp.status, body); showError(e.message, e.items); return; }
         if (!body || typeof body !== 'object') { showError('The service sent an unreadable response.'); return; }
         render(body);
@@ -209,6 +216,25 @@
       else showError('Could not reach the service');
     }).then(function () { finish(req); });
   }
+
+  // The service has read keys (QA_READ_KEYS): ask for one, then ask the question again with it.
+  function askForKey(question, tried) {
+    if (tried) sessionStorage.removeItem(KEY_ITEM);
+    pending = question;
+    showError(tried ? 'That key was not accepted.' : 'This service needs a read key.');
+    keyForm.hidden = false;
+    keyInput.focus();
+  }
+
+  keyForm.addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var key = keyInput.value.trim();
+    if (!key) return;
+    sessionStorage.setItem(KEY_ITEM, key);
+    keyInput.value = '';
+    keyForm.hidden = true;
+    if (pending) ask(pending);
+  });
 
   form.addEventListener('submit', function (ev) {
     ev.preventDefault();
