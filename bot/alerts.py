@@ -202,9 +202,13 @@ class Alerter:
         return str(reply["ts"])
 
     def _run(self) -> None:
+        failing = ""  # the last failure, said once rather than at every check
         while not self._stop.is_set():
             try:
                 self.run_once()
-            except Exception:  # keep checking; say why this pass failed
-                log.exception("checking for topic alerts failed")
+                failing = ""
+            except Exception as e:  # keep checking (e.g. an index built with another model, replaced later)
+                if repr(e) != failing:
+                    log.exception("checking for topic alerts failed; trying again every %s s", self.interval)
+                failing = repr(e)
             self._stop.wait(self.interval)

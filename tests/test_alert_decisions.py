@@ -9,13 +9,13 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-from bot.alerts import Alert, Alerts
+from bot.alerts import Alert, Alerter, Alerts
 from bot.config import SlackSettings
 from bot.follows import AlertStore
 from index.articles import Article
 from qa.config import Settings
 from qa.service import QAService
-from tests.conftest import hash_service, index_now
+from tests.conftest import eventually, hash_service, index_now
 
 TOPIC = "AI chip exports"
 
@@ -128,3 +128,21 @@ def test_the_same_article_matching_two_topics_of_a_channel_is_posted_once(servic
     ]
     posted = alerts.deliver(due, lambda a: "1.0")
     assert sorted(a.channel for a in posted) == ["C1", "C2"]
+
+
+def test_a_failing_check_is_logged_once_and_retried(
+    alerts: Alerts, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[int] = []
+
+    def broken() -> tuple[list[Alert], int]:
+        calls.append(1)
+        raise RuntimeError("index unreadable")
+
+    monkeypatch.setattr(alerts, "due", broken)
+    alerter = Alerter(alerts, client=None, interval=0.01).start()  # type: ignore[arg-type]
+    try:
+        assert eventually(lambda: len(calls) >= 5)
+    finally:
+        alerter.stop()
+    assert caplog.text.count("checking for topic alerts failed") == 1
