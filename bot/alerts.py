@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.error import URLError
 
 import numpy as np
 from slack_sdk import WebClient
@@ -146,6 +147,9 @@ class Alerts:
         return posted
 
     def _post(self, a: Alert, post: Callable[[Alert], str]) -> bool:
+        """Post one alert once: claimed first, then posted. A post that cannot have reached Slack
+        (no connection, or Slack's rate limit) gives the claim back and ends the pass, to be tried
+        again by the next; any other failure is stored and never retried (it may have been shown)."""
         c = a.citation
         if not self.store.claim(a.channel, a.article_id, a.follow, c.score, c.quote, a.vector):
             return False  # another process took it
@@ -153,9 +157,18 @@ class Alerts:
             ts = post(a)
         except SlackApiError as e:
             error = str(e.response.get("error") or "error")
+            if error == "ratelimited":
+                self.store.release(a.channel, a.article_id)
+                raise
             self.store.failed(a.channel, a.article_id, error)
             log.warning("could not post the alert of %s to %s: %s", a.article_id, a.channel, error)
             return False
+        except URLError:  # raised before any answer came: Slack never saw the message
+            self.store.release(a.channel, a.article_id)
+            raise
+        except Exception as e:
+            self.store.failed(a.channel, a.article_id, type(e).__name__)
+            raise
         self.store.posted(a.channel, a.article_id, ts)
         return True
 

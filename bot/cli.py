@@ -9,7 +9,10 @@ import logging
 import signal
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.follows import AlertStore
 
 log = logging.getLogger(__name__)
 
@@ -49,30 +52,36 @@ def cmd_bot(args: argparse.Namespace) -> int:
 
 def register_follows(subparsers: Any) -> None:
     p = subparsers.add_parser("follows", help="list or remove the topics Slack channels follow")
-    p.add_argument("--index-dir", type=Path, help="index folder (QA_INDEX_DIR, default .qa-index)")
     sub = p.add_subparsers(dest="follows_command", required=True, metavar="ACTION")
-    listing = sub.add_parser("list", help="every followed topic: id, channel, topic, since, alerts posted")
+    listing = sub.add_parser("list", help="every followed topic: id, channel, since, alerts posted, topic")
     listing.add_argument("--channel", help="only this channel's (its id, e.g. C0123ABCD)")
     listing.add_argument("--json", action="store_true", help="print them as JSON")
-    listing.set_defaults(func=cmd_follows_list)
     remove = sub.add_parser("remove", help="stop a follow (its id, from `qa follows list`)")
     remove.add_argument("id", type=int, help="the follow's id")
-    remove.set_defaults(func=cmd_follows_remove)
+    for action, run in ((listing, _list_follows), (remove, _remove_follow)):
+        action.add_argument("--index-dir", type=Path, help="index folder (QA_INDEX_DIR, default .qa-index)")
+        action.set_defaults(func=cmd_follows, run=run)
 
 
-def _alert_store(args: argparse.Namespace) -> Any:
-    """The alert store of the index folder, or None when no follow was ever saved there."""
+def cmd_follows(args: argparse.Namespace) -> int:
+    """`qa follows list|remove` on the alert store of the index folder (none yet: no follows)."""
+    import sqlite3
+    import sys
+
     from bot.follows import FILENAME, AlertStore
     from qa.config import Settings
 
-    index_dir = args.index_dir or Settings().index_dir
-    return AlertStore.in_index(index_dir) if (Path(index_dir) / FILENAME).is_file() else None
+    path = Path(args.index_dir or Settings().index_dir) / FILENAME
+    try:
+        return int(args.run(args, AlertStore(path) if path.is_file() else None))
+    except sqlite3.Error as e:
+        print(f"qa: cannot read {path}: {e}", file=sys.stderr)
+        return 1
 
 
-def cmd_follows_list(args: argparse.Namespace) -> int:
+def _list_follows(args: argparse.Namespace, store: AlertStore | None) -> int:
     import json
 
-    store = _alert_store(args)
     stats = store.stats(args.channel) if store else []
     if args.json:
         rows = [{**vars(s.follow), "posted": s.posted, "last_posted": s.last_posted} for s in stats]
@@ -88,10 +97,9 @@ def cmd_follows_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_follows_remove(args: argparse.Namespace) -> int:
+def _remove_follow(args: argparse.Namespace, store: AlertStore | None) -> int:
     import sys
 
-    store = _alert_store(args)
     removed = store.remove(args.id) if store else None
     if removed is None:
         print(f"qa: no follow with id {args.id} (see `qa follows list`)", file=sys.stderr)

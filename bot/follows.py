@@ -236,6 +236,13 @@ class AlertStore(SQLiteStore):
             )
         return bool(cur.rowcount)
 
+    def release(self, channel: str, article_id: str) -> None:
+        """Give back a claim whose post never reached Slack, so that a later pass posts it."""
+        with self._db() as db:
+            db.execute(
+                "DELETE FROM alerts WHERE channel = ? AND article_id = ? AND status = 'posting'", (channel, article_id)
+            )
+
     def posted(self, channel: str, article_id: str, ts: str) -> None:
         self._set(channel, article_id, "posted", ts=ts)
 

@@ -4,6 +4,7 @@ follow, and that each article is posted to a channel at most once."""
 from __future__ import annotations
 
 import shutil
+from urllib.error import URLError
 
 import pytest
 from slack_sdk.errors import SlackApiError
@@ -146,3 +147,17 @@ def test_a_failing_check_is_logged_once_and_retried(
     finally:
         alerter.stop()
     assert caplog.text.count("checking for topic alerts failed") == 1
+
+
+def test_a_post_that_never_reached_slack_is_tried_again(service: QAService, alerts: Alerts) -> None:
+    alerts.follow("C1", TOPIC, "U1")
+    service.add_article(chip_article(1))
+    due, _ = alerts.due()
+
+    def down(alert: Alert) -> str:
+        raise URLError(ConnectionRefusedError(111, "Connection refused"))
+
+    with pytest.raises(URLError):
+        alerts.deliver(due, down)
+    assert [a.article_id for a in alerts.deliver(due, lambda a: "1.0")] == ["wire/chips-1"]
+    assert alerts.deliver(due, lambda a: "1.1") == []

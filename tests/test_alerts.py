@@ -236,27 +236,32 @@ def test_operators_list_and_remove_follows(
         add(client, NEW_CHIPS)
         settle(bot_settings)
     index_dir = str(bot_settings.index_dir)
-    assert main(["follows", "--index-dir", index_dir, "list", "--json"]) == 0
+    assert main(["follows", "list", "--index-dir", index_dir, "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert [(f["channel"], f["topic"], f["posted"]) for f in listed] == [
         ("C1", TOPIC, 1),
         ("C2", "data centre power", 0),
     ]
-    assert main(["follows", "--index-dir", index_dir, "remove", str(listed[0]["id"])]) == 0
+    assert main(["follows", "remove", str(listed[0]["id"]), "--index-dir", index_dir]) == 0
     assert f"removed follow {listed[0]['id']}: 'AI chip exports' in C1" in capsys.readouterr().out
-    assert main(["follows", "--index-dir", index_dir, "list"]) == 0
+    assert main(["follows", "list", "--index-dir", index_dir]) == 0
     table = capsys.readouterr().out
     assert "data centre power" in table and TOPIC not in table
-    assert main(["follows", "--index-dir", index_dir, "remove", "999"]) == 1
+    assert main(["follows", "remove", "999", "--index-dir", index_dir]) == 1
     assert capsys.readouterr().err == "qa: no follow with id 999 (see `qa follows list`)\n"
 
 
-def test_follows_list_without_any_follow(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_follows_list_without_a_store_or_with_a_broken_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from news_qa.cli import main
 
-    assert main(["follows", "--index-dir", str(tmp_path / "none"), "list"]) == 0
+    assert main(["follows", "list", "--index-dir", str(tmp_path / "none")]) == 0
     assert capsys.readouterr().out == "No topics are followed.\n"
     assert not (tmp_path / "none").exists()
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "alerts.sqlite3").write_text("not a database")
+    assert main(["follows", "list", "--index-dir", str(broken)]) == 1
+    assert capsys.readouterr().err.startswith(f"qa: cannot read {broken / 'alerts.sqlite3'}: file is not a database")
 
 
 def test_alerts_run_beside_socket_mode(
