@@ -1,5 +1,5 @@
-"""`build_slack_app`: the bolt App with its listeners, for HTTP events and Socket Mode alike.
-No app object at module level: each call builds a new one."""
+"""`build_slack_bot`: the bolt App with its listeners (and its topic alerts), for HTTP events and
+Socket Mode alike. No app object at module level: each call builds a new one."""
 
 from __future__ import annotations
 
@@ -8,13 +8,16 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
+from bot.alerts import Alerts
 from bot.config import SlackSettings
 from bot.feedback import FeedbackStore
+from bot.follow_command import FollowCommand
 from bot.handlers import Answerer, register
 from qa.service import QAService
 
@@ -61,9 +64,15 @@ class _UnusedTokenNote(logging.Filter):
         return "`token` will be unused" not in record.getMessage()
 
 
-def build_slack_app(service: QAService, settings: SlackSettings, client: WebClient | None = None) -> App:
-    """The bolt App over `service`. `client` defaults to a WebClient with the bot token at
-    SLACK_API_URL; building it calls auth.test, so a wrong token fails here, loudly."""
+@dataclass(frozen=True)
+class SlackBot:
+    app: App
+    alerts: Alerts  # the follows its slash command saves, for the alerter beside it
+
+
+def build_slack_bot(service: QAService, settings: SlackSettings, client: WebClient | None = None) -> SlackBot:
+    """The bolt App over `service`, and its topic alerts. `client` defaults to a WebClient with
+    the bot token at SLACK_API_URL; building it calls auth.test, so a wrong token fails here, loudly."""
     client = client or WebClient(token=settings.bot_token, base_url=settings.slack_api_url)
     bolt_log = logging.getLogger("slack_bolt.App")
     if not any(isinstance(f, _UnusedTokenNote) for f in bolt_log.filters):
@@ -87,5 +96,6 @@ def build_slack_app(service: QAService, settings: SlackSettings, client: WebClie
 
     app.middleware(skip_repeats_and_bots)
     answerer = Answerer(service, FeedbackStore.in_index(service.settings.index_dir))
-    register(app, answerer, settings.qa_slack_command)
-    return app
+    alerts = Alerts.in_index(service, settings)
+    register(app, answerer, settings.qa_slack_command, FollowCommand(alerts, settings.qa_slack_command))
+    return SlackBot(app, alerts)

@@ -16,6 +16,7 @@ MAX_FALLBACK = 3000  # the notification text: Slack takes 40,000, nobody reads t
 MAX_SOURCES = 5
 MAX_CLOSEST = 3
 TITLE_CHARS = 150
+MAX_QUOTE = 600  # characters of an alert's passage
 MAX_URL = 1000  # a longer link is left out rather than eating the text budget
 FEEDBACK_BLOCK = "feedback"
 VOTES = {"feedback_up": "up", "feedback_down": "down"}
@@ -103,11 +104,12 @@ def pick_sources(result: AskResult, limit: int = MAX_SOURCES) -> list[Citation]:
     return sorted(ranked[:limit], key=lambda c: c.n)
 
 
-def source_header(group: Sequence[Citation]) -> str:
-    """`<url|[n][m] title>` · source · date of one article, with the numbers of its passages (no
-    link when there is no usable URL)."""
+def source_header(group: Sequence[Citation], numbered: bool = True) -> str:
+    """`<url|[n][m] title>` · source · date of one article, with the numbers of its passages unless
+    not `numbered` (no link when there is no usable URL)."""
     c = group[0]
-    label = "".join(f"[{x.n}]" for x in group) + f" {escape(shorten(c.title, TITLE_CHARS))}"
+    numbers = "".join(f"[{x.n}]" for x in group) + " " if numbered else ""
+    label = numbers + escape(shorten(c.title, TITLE_CHARS))
     url = (c.url or "").strip()
     usable = url.startswith(("http://", "https://")) and len(url) <= MAX_URL
     head = f"*<{_link(url)}|{label.replace('|', '¦')}>*" if usable else f"*{label}*"
@@ -169,6 +171,15 @@ def answer_message(result: AskResult, answer_id: str | None) -> Message:
     if answer_id:
         blocks.append(feedback_buttons(answer_id))
     return Message(text=escape(shorten(fallback, MAX_FALLBACK)), blocks=fit(blocks))
+
+
+def alert_message(topic: str, c: Citation, command: str = "/ask") -> Message:
+    """A topic alert: the article (title linked, source, date) and its matching passage, quoted."""
+    name = escape(shorten(topic, TITLE_CHARS))
+    quote = f">{escape(shorten(c.quote, MAX_QUOTE))}"
+    how = f"`{command} following` lists this channel's topics; `{command} unfollow {name}` stops this one."
+    blocks = [section(f"New on *{name}*"), *sections(f"{source_header([c], numbered=False)}\n{quote}"), context(how)]
+    return Message(text=escape(shorten(f"New on {topic}: {c.title}", MAX_FALLBACK)), blocks=fit(blocks))
 
 
 def notice(text: str) -> Message:

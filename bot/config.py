@@ -17,6 +17,15 @@ class SlackSettings(BaseSettings):
     slack_signing_secret: SecretStr = Field(SecretStr(""), description="Signing secret, for HTTP events")
     slack_api_url: str = Field(SLACK_API_URL, description="Web API base URL (a proxy or a test server)")
     qa_slack_command: str = Field("/ask", description="The slash command the bot answers")
+    qa_alert_threshold: float | None = Field(
+        None,
+        description="Match score at or above which a newly indexed article is posted to a channel following the "
+        "topic; empty: the value calibrated for the default model (qa/search/topics.py)",
+    )
+    qa_alert_max_per_hour: int = Field(
+        10, ge=0, description="Alerts posted to one channel in any hour at most; the rest are dropped; 0: none"
+    )
+    qa_alert_interval: float = Field(2.0, gt=0, description="Seconds between checks for newly indexed articles")
 
     @field_validator("slack_api_url")
     @classmethod

@@ -4,14 +4,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import uuid
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 
+from bot.sqlite import SQLiteStore, now
 from qa.contract import AskResult
 
 FILENAME = "feedback.sqlite3"
@@ -51,23 +47,9 @@ class StoredAnswer:
     citations: str  # JSON
 
 
-class FeedbackStore:
-    """One short connection an operation, so that listener threads never share one."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._db() as db:
-            db.executescript(SCHEMA)
-
-    @classmethod
-    def in_index(cls, index_dir: Path) -> FeedbackStore:
-        return cls(Path(index_dir) / FILENAME)
-
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=10)) as db, db:  # commits on success
-            yield db
+class FeedbackStore(SQLiteStore):
+    FILENAME = FILENAME
+    SCHEMA = SCHEMA
 
     def record_answer(
         self, *, channel: str, thread_ts: str, user: str | None, question: str, asked: str, result: AskResult
@@ -79,7 +61,7 @@ class FeedbackStore:
             db.execute(
                 "INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (answer_id, channel, thread_ts, user, question, asked, result.answer, citations,
-                 result.index_version, _now()),
+                 result.index_version, now()),
             )  # fmt: skip
         return answer_id
 
@@ -106,9 +88,5 @@ class FeedbackStore:
                 "INSERT INTO feedback (answer_id, question, answer, citations, vote, user, time) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (answer_id, stored and stored.question, stored and stored.answer, stored and stored.citations,
-                 vote, user, _now()),
+                 vote, user, now()),
             )  # fmt: skip
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")

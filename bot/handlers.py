@@ -16,8 +16,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks import VOTES, Message, answer_message, escape, notice, voted
 from bot.feedback import FeedbackStore
+from bot.follow_command import FollowCommand, subcommand
+from bot.refusals import why_not
 from index.errors import IndexNotFound
-from qa.questions import refusal
 from qa.service import QAService
 
 log = logging.getLogger(__name__)
@@ -82,14 +83,7 @@ class Answerer:
 
     def problem(self, text: str, example: str) -> str | None:
         """Why the question cannot be asked, in the bot's words, or None."""
-        found = refusal(text, self.max_chars)
-        if found is None:
-            return None
-        if found.reason == "empty":
-            return f"Ask me a question about the news, e.g. {example}"
-        if found.reason == "unreadable":
-            return "Your question holds characters that are not valid text (a broken emoji?). Please type it again."
-        return f"Your question is {found.length:,} characters; the limit is {found.limit:,}. Please shorten it."
+        return why_not(text, self.max_chars, "Your question", f"Ask me a question about the news, e.g. {example}")
 
     def reply(self, client: WebClient, q: Question) -> None:
         if problem := self.problem(q.text, "`@news-qa How much revenue did Nvidia forecast?`"):
@@ -165,9 +159,10 @@ class Answerer:
             log.info("reactions.%s failed: %s", how, e.response.get("error"))
 
 
-def register(app: App, answerer: Answerer, command: str) -> None:
+def register(app: App, answerer: Answerer, command: str, follows: FollowCommand | None = None) -> None:
     """The listeners, the same for HTTP events and Socket Mode. Events are acknowledged before
-    they run (bolt, process_before_response=False); commands and buttons ack first thing."""
+    they run (bolt, process_before_response=False); commands and buttons ack first thing, except
+    `follow` / `unfollow` / `following`, whose ephemeral confirmation is the ack."""
 
     @app.event("app_mention")
     def on_mention(event: dict[str, Any], client: WebClient) -> None:
@@ -181,6 +176,9 @@ def register(app: App, answerer: Answerer, command: str) -> None:
     @app.command(command)
     def on_command(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
         text = clean_text(str(command.get("text") or ""))
+        if follows is not None and (sub := subcommand(text)) is not None:
+            ack(follows.reply(*sub, str(command["channel_id"]), command.get("user_id")))
+            return
         example = f"`{command.get('command') or '/ask'} How much revenue did Nvidia forecast?`"
         if problem := answerer.problem(text, example):
             ack(problem)  # shown to the asker only

@@ -13,7 +13,8 @@ from slack_bolt import App
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.app import build_slack_app
+from bot.alerts import Alerter, start_alerter
+from bot.app import build_slack_bot
 from bot.config import SlackSettings
 from bot.socket import SocketMode
 from qa.service import QAService
@@ -24,12 +25,14 @@ EVENTS_PATH = "/slack/events"
 
 class SlackFrontend:
     """A `qa.http.app.Frontend`: mounts the events route when HTTP events are configured, builds the
-    Slack app once the service exists (`start`), and closes Socket Mode at `stop`."""
+    Slack app and starts its topic alerts once the service exists (`start`), and stops both (and
+    Socket Mode) at `stop`."""
 
     def __init__(self, settings: SlackSettings) -> None:
         self.settings = settings
         self.app: App | None = None
         self.socket: SocketMode | None = None
+        self.alerter: Alerter | None = None
 
     def mount(self, app: FastAPI) -> None:
         if self.settings.http_enabled:
@@ -40,10 +43,12 @@ class SlackFrontend:
 
     def start(self, service: QAService) -> None:
         try:
-            self.app = build_slack_app(service, self.settings)
+            bot = build_slack_bot(service, self.settings)
         except Exception as e:  # the HTTP API keeps serving; the message never holds a token
             log.error("Slack is off: the bot could not start (%s: %s)", type(e).__name__, e)
             return
+        self.app = bot.app
+        self.alerter = start_alerter(bot.alerts, bot.app.client, self.settings)
         if self.settings.socket_enabled:
             try:
                 self.socket = SocketMode(self.app, self.settings).connect()
@@ -54,6 +59,9 @@ class SlackFrontend:
         if self.socket is not None:
             self.socket.close()
             self.socket = None
+        if self.alerter is not None:
+            self.alerter.stop()
+            self.alerter = None
 
     async def events(self, request: Request) -> Response:
         """Slack's signed requests (events, commands, button clicks): bolt checks the signature

@@ -9,7 +9,8 @@ import threading
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from bot.app import build_slack_app
+from bot.alerts import start_alerter
+from bot.app import build_slack_bot
 from bot.config import SlackSettings
 from qa.config import Settings
 from qa.live import Live
@@ -36,14 +37,18 @@ class SocketMode:
 
 
 def serve(settings: Settings, slack: SlackSettings, stop: threading.Event) -> None:
-    """`qa bot`: answer over Socket Mode until `stop` is set, picking up new index commits."""
+    """`qa bot`: answer over Socket Mode and post topic alerts until `stop` is set, picking up new
+    index commits."""
     service = QAService(settings)
     live = Live(service).start()
     try:
-        socket = SocketMode(build_slack_app(service, slack), slack).connect()
+        bot = build_slack_bot(service, slack)
+        socket = SocketMode(bot.app, slack).connect()
+        alerter = start_alerter(bot.alerts, bot.app.client, slack)
         try:
             stop.wait()
         finally:
+            alerter.stop()
             socket.close()
     finally:
         live.stop()

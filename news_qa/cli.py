@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.cli import register as register_bot
+from bot.cli import register_follows
 from qa import cli
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ def frontends() -> Sequence[Frontend]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return cli.main(argv, frontends=frontends, commands=[register_bot])
+    return cli.main(argv, frontends=frontends, commands=[register_bot, register_follows])
 
 
 if __name__ == "__main__":

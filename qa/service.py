@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -42,6 +43,7 @@ from qa.search.hits import Hit
 from qa.search.pipeline import Pipeline
 from qa.search.query import Query
 from qa.search.snapshot import IndexReader, Snapshot
+from qa.search.topics import TopicMatch, best_matches, focused
 
 Sort = Literal["relevance", "date"]
 
@@ -238,6 +240,14 @@ class QAService:
             length=length,
             index_version=snap.version,
         )
+
+    def match_topics(self, topics: Sequence[str], article_ids: Collection[str], threshold: float) -> list[TopicMatch]:
+        """Which of these articles match which topics at least `threshold` (qa/search/topics.py),
+        each with its best passage narrowed to the part an alert quotes."""
+        snap = self.snapshot()
+        queries = [self.query(t) for t in topics]
+        found = best_matches(snap, queries, article_ids, threshold)
+        return [replace(m, hit=focused(m.hit, queries[m.topic], snap.bm25.idf)) for m in found]
 
     # -- writing (each holds the single-writer lock, then loads the new commit) -----------------
 

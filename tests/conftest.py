@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -28,6 +29,9 @@ from qa.search.query import Query
 from qa.search.snapshot import Snapshot
 from qa.service import QAService
 from tests.feedserver import FeedServer
+
+if TYPE_CHECKING:
+    from tests.test_bot_socket import FakeSocketMode
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_CORPUS = REPO / "corpus"
@@ -422,6 +426,17 @@ def fake_slack() -> Iterator[FakeSlack]:
     for call in fake.calls:
         if call.method in {"chat.postMessage", "chat.update", "response_url"}:
             assert block_kit_problems(call.body) == [], call.body
+
+
+@pytest.fixture
+def socket_server(fake_slack: FakeSlack) -> Iterator[FakeSocketMode]:
+    """A local Socket Mode WebSocket server, handed out by the fake Web API's apps.connections.open."""
+    from tests.test_bot_socket import FakeSocketMode
+
+    server = FakeSocketMode()
+    fake_slack.socket_url = server.url
+    yield server
+    server.close()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from bot.app import SeenEvents, ignored
-from bot.blocks import MAX_TEXT, answer_message, fit, notice, section, split_text, voted
+from bot.blocks import MAX_TEXT, alert_message, answer_message, fit, notice, section, split_text, voted
 from bot.config import SlackSettings
 from bot.feedback import FeedbackStore
 from bot.handlers import clean_text
@@ -184,6 +184,7 @@ def test_manifests_ask_for_what_the_bot_uses() -> None:
         }  # fmt: skip
         [command] = manifest["features"]["slash_commands"]
         assert command["command"] == SlackSettings(_env_file=None).qa_slack_command
+        assert "follow AI chip exports" in command["usage_hint"] and "following" in command["usage_hint"]
         urls = [settings["event_subscriptions"].get("request_url"), settings["interactivity"].get("request_url")]
         assert all(u.endswith("/slack/events") for u in urls) if not socket_mode else urls == [None, None]
 
@@ -196,3 +197,15 @@ def test_settings_hide_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.bot_token == "xoxb-secret-1" and "xoxb-secret-1" not in repr(s) + str(s.model_dump())
     assert s.slack_api_url == "http://127.0.0.1:9/api/" and s.qa_slack_command == "/news"
     assert not s.http_enabled and not s.socket_enabled
+
+
+def test_an_alert_shows_the_article_and_its_passage_within_slack_limits() -> None:
+    c = cite(1, title="T" * 400, url="https://news.example.com/a|b", quote="Chips & <exports>. " * 200)
+    message = alert_message("chips & <exports>", c, command="/news")
+    assert block_kit_problems(message.payload()) == []
+    shown = text_of(message.blocks)
+    assert "New on *chips &amp; &lt;exports&gt;*" in shown and "[1]" not in shown
+    assert "<https://news.example.com/a%7Cb|" in shown and "· Daily Ledger · 2026-03-18" in shown
+    assert ">Chips &amp; &lt;exports&gt;. Chips" in shown and "…" in shown  # shortened, still verbatim up to the cut
+    assert "`/news unfollow chips &amp; &lt;exports&gt;` stops this one" in shown
+    assert message.text.startswith("New on chips &amp; &lt;exports&gt;: TTT")

@@ -9,7 +9,6 @@ import json
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -82,14 +81,6 @@ class FakeSocketMode:
         asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)
-
-
-@pytest.fixture
-def socket_server(fake_slack: FakeSlack) -> Iterator[FakeSocketMode]:
-    server = FakeSocketMode()
-    fake_slack.socket_url = server.url
-    yield server
-    server.close()
 
 
 def envelope(envelope_id: str, event: dict[str, Any], event_id: str, retry: int = 0) -> dict[str, Any]:

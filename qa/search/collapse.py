@@ -3,6 +3,8 @@ the same text, or are near-duplicates by embedding (syndicated copies of one sto
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from qa.search.hits import Hit
@@ -18,7 +20,7 @@ def collapse(hits: list[Hit], k: int, near_duplicate: float = NEAR_DUPLICATE) ->
     spans: dict[str, list[tuple[int, int]]] = {}
     vectors: np.ndarray | None = None
     for h in hits:
-        quote = " ".join(h.row.text.split())
+        quote = flat(h.row.text)
         if quote in quotes:
             continue
         if any(h.row.start < end and start < h.row.end for start, end in spans.get(h.row.article_id, ())):
@@ -35,3 +37,21 @@ def collapse(hits: list[Hit], k: int, near_duplicate: float = NEAR_DUPLICATE) ->
         if len(kept) == k:
             break
     return kept
+
+
+def flat(quote: str) -> str:
+    """A quote with its white space collapsed: two copies of one text compare equal."""
+    return " ".join(quote.split())
+
+
+def copy_of(
+    quote: str, vector: np.ndarray, quotes: Sequence[str], vectors: Sequence[np.ndarray | None],
+    near_duplicate: float = NEAR_DUPLICATE,
+) -> int | None:  # fmt: skip
+    """The position of the first earlier passage this one repeats, by the rules `collapse` drops
+    passages by (the same quote, or an embedding at least `near_duplicate` close), or None."""
+    mine = flat(quote)
+    for i, (q, v) in enumerate(zip(quotes, vectors, strict=True)):
+        if flat(q) == mine or (v is not None and len(v) == len(vector) and float(v @ vector) >= near_duplicate):
+            return i
+    return None

@@ -4,6 +4,7 @@ postings), each its own small object."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,22 @@ class LoadedSegment:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    @cached_property
+    def _article_rows(self) -> dict[str, list[int]]:
+        rows: dict[str, list[int]] = {}
+        for i, row in enumerate(self.rows):
+            rows.setdefault(row.article_id, []).append(i)
+        return rows
+
+    def rows_of(self, article_id: str) -> list[int]:
+        """The rows of one article (live or not), in article order."""
+        return self._article_rows.get(article_id, [])
+
+    def terms_of(self, i: int) -> frozenset[str]:
+        """The BM25 terms of row `i` (its title and passage, as BM25 reads them)."""
+        counts = self.postings.counts
+        return frozenset(self.postings.vocab[j] for j in counts.indices[counts.indptr[i] : counts.indptr[i + 1]])
 
     def hit(self, i: int, score: float) -> Hit:
         row = self.rows[i]
