@@ -15,10 +15,12 @@ from fastapi.testclient import TestClient
 
 from bot.alerts import commit_stamp
 from bot.follows import AlertStore
+from index.feeds.config import add_feed
 from index.manifest import read_manifest
 from news_qa.app import build_app
 from qa.config import Settings
 from tests.conftest import API_KEY, FakeSlack, SlackCall, WriteArticle, eventually, hash_service
+from tests.feedserver import Entry, FeedServer
 from tests.test_bot_http import BOT_TOKEN, SECRET, send_form
 from tests.test_bot_socket import APP_TOKEN, FakeSocketMode
 
@@ -281,3 +283,39 @@ def test_alerts_run_beside_socket_mode(
         add(client, NEW_CHIPS)
         [alert] = fake_slack.wait_for("chat.postMessage")
     assert alert.body["channel"] == "C9" and "AI chip export controls widened" in alert.body["text"]
+
+
+def test_articles_from_a_feed_poll_are_alerted_once_and_not_again_after_a_restart(
+    serve: Serve, fake_slack: FakeSlack, bot_settings: Settings, feed_server: FeedServer, tmp_path: Path
+) -> None:
+    feeds = {"feeds_file": tmp_path / "feeds.toml", "fetch_allow_private": True, "feeds_poll": False}
+    settings = bot_settings.model_copy(update=feeds)  # polled here, not in the background
+    feed_server.page("/chips", NEW_CHIPS["title"], NEW_CHIPS["text"], site="Example Wire")
+    feed_server.page("/cup", FOOTBALL["title"], FOOTBALL["text"], site="Sport Desk")
+    entries = [
+        Entry("urn:wire:chips", NEW_CHIPS["title"], "/chips", "2026-04-02T08:00:00+00:00", "Chip controls."),
+        Entry("urn:wire:cup", FOOTBALL["title"], "/cup", "2026-04-02T09:00:00+00:00", "A cup final."),
+    ]
+    url = feed_server.feed("/rss", "rss", "The Wire", [])
+    add_feed(settings.feeds, url, source="Example Wire", every="15m")
+
+    def poll_and_index(client: TestClient) -> list[str]:
+        service = client.app.state.service  # type: ignore[attr-defined]
+        report = service.poller().poll(force=True)  # as `qa feeds poll --once` does
+        service.reindex()
+        settle(settings)
+        return [a for f in report.feeds for a in f.new]
+
+    with TestClient(build_app(settings, hash_service)) as client:
+        assert poll_and_index(client) == []  # the feed is empty when the channel follows the topic
+        slash(client, fake_slack, f"follow {TOPIC}")
+        feed_server.feed("/rss", "rss", "The Wire", entries)
+        assert len(poll_and_index(client)) == 2
+    [alert] = alerts(fake_slack)
+    assert alert.body["text"] == f"New on {TOPIC}: {NEW_CHIPS['title']}"
+    assert "Example Wire" in blocks(alert)
+    assert NEW_CHIPS["text"].split(". ")[0] in blocks(alert)  # the passage, quoted from the fetched page
+
+    with TestClient(build_app(settings, hash_service)) as client:  # a restart: the feed unchanged
+        assert poll_and_index(client) == []
+    assert len(alerts(fake_slack)) == 1
