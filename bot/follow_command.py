@@ -15,10 +15,13 @@ MAX_FOLLOWS = 25  # per channel
 
 
 def subcommand(text: str) -> tuple[str, str] | None:
-    """(verb, topic) when the command's text starts with follow / unfollow / following."""
+    """(verb, topic) when the command's text starts with follow / unfollow, or is `following`
+    alone; None for anything else, such as a question that starts "Following the vote, …"."""
     first, _, rest = text.strip().partition(" ")
-    verb = first.casefold()
-    return (verb, " ".join(rest.split())) if verb in VERBS else None
+    verb, topic = first.casefold(), " ".join(rest.split())
+    if verb not in VERBS or (verb == "following" and topic):
+        return None
+    return verb, topic
 
 
 class FollowCommand:

@@ -212,6 +212,17 @@ def test_bad_follow_commands_get_a_reason(serve: Serve, fake_slack: FakeSlack) -
     assert alerts(fake_slack) == []  # replies are the ack: ephemeral, nothing posted
 
 
+def test_a_question_that_starts_with_following_is_asked(
+    serve: Serve, fake_slack: FakeSlack, bot_settings: Settings
+) -> None:
+    with serve() as client:
+        slash(client, fake_slack, f"follow {TOPIC}")
+        reply = slash(client, fake_slack, "following the rate decision, what did the Fed say?")
+        assert "This channel follows" not in reply
+        question = "following the rate decision, what did the Fed say?"
+        assert eventually(lambda: any(question in json.dumps(c.body) for c in fake_slack.calls_to("chat.postMessage")))
+
+
 def test_a_post_that_fails_is_not_retried(
     serve: Serve, fake_slack: FakeSlack, bot_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
