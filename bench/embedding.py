@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -174,9 +175,7 @@ def main() -> int:
     speed = ", ".join(f"{LABELS[b]} {rate[b] / rate['torch']:.2f}x" for b in ("onnx", "onnx-int8"))
     print(f"passages/s relative to pytorch: {speed}; load average {os.getloadavg()[0]:.1f} at the end")
     print("the machine is shared with other jobs: timings are noisy, compare within one run")
-    for f in cache.iterdir():
-        f.unlink()
-    cache.rmdir()
+    shutil.rmtree(cache)
     return 0
 
 

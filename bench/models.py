@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -80,9 +81,7 @@ def main() -> int:
         f"cross-encoder: 12 question-sentence pairs p50 {statistics.median(pair_ms):.1f} ms, "
         f"one passage p50 {statistics.median(passage_ms):.1f} ms; load average {os.getloadavg()[0]:.1f}"
     )
-    for f in cache.iterdir():
-        f.unlink()
-    cache.rmdir()
+    shutil.rmtree(cache)
     return 0
 
 

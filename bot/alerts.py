@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,6 +28,7 @@ from bot.follows import AlertStore, Arrival, Follow
 from index.errors import IndexNotFound
 from index.manifest import Manifest
 from qa.contract import Citation
+from qa.live import Background
 from qa.search.collapse import copy_of
 from qa.search.snapshot import Snapshot
 from qa.search.topics import ALERT_THRESHOLD, TopicMatch
@@ -68,6 +68,7 @@ class Alerts:
         self.store = store
         self.threshold = ALERT_THRESHOLD if settings.qa_alert_threshold is None else settings.qa_alert_threshold
         self.max_per_hour = settings.qa_alert_max_per_hour
+        self._observed = ""  # the stamp of the commit this process last recorded in the store
 
     @classmethod
     def in_index(cls, service: QAService, settings: SlackSettings) -> Alerts:
@@ -79,8 +80,11 @@ class Alerts:
             snap = self.service.snapshot()
         except IndexNotFound:
             return None
-        articles = {aid: e.hash for aid, e in snap.manifest.articles.items()}
-        self.store.observe(snap.version, commit_stamp(snap.manifest), articles)
+        stamp = commit_stamp(snap.manifest)
+        if stamp != self._observed:  # the store would find nothing new in a commit it has recorded
+            articles = {aid: e.hash for aid, e in snap.manifest.articles.items()}
+            self.store.observe(snap.version, stamp, articles)
+            self._observed = stamp
         return snap
 
     def follow(self, channel: str, topic: str, user: str | None) -> tuple[Follow, bool]:
@@ -178,26 +182,18 @@ def start_alerter(alerts: Alerts, client: WebClient, settings: SlackSettings) ->
     return Alerter(alerts, client, settings.qa_alert_interval, settings.qa_slack_command).start()
 
 
-class Alerter:
+class Alerter(Background):
     """Checks for newly indexed articles every `interval` seconds and posts the alerts due,
     until `stop`."""
 
+    join_timeout = 30.0
+
     def __init__(self, alerts: Alerts, client: WebClient, interval: float, command: str = "/ask") -> None:
+        super().__init__("topic-alerts")
         self.alerts = alerts
         self.client = client
         self.interval = interval
         self.command = command
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="topic-alerts", daemon=True)
-
-    def start(self) -> Alerter:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=30)
 
     def run_once(self) -> list[Alert]:
         """One check: the alerts posted."""
@@ -214,7 +210,7 @@ class Alerter:
         )
         return str(reply["ts"])
 
-    def _run(self) -> None:
+    def run(self) -> None:
         failing = ""  # the last failure, said once rather than at every check
         while not self._stop.is_set():
             try:

@@ -159,7 +159,7 @@ class Answerer:
             log.info("reactions.%s failed: %s", how, e.response.get("error"))
 
 
-def register(app: App, answerer: Answerer, command: str, follows: FollowCommand | None = None) -> None:
+def register(app: App, answerer: Answerer, command: str, follows: FollowCommand) -> None:
     """The listeners, the same for HTTP events and Socket Mode. Events are acknowledged before
     they run (bolt, process_before_response=False); commands and buttons ack first thing, except
     `follow` / `unfollow` / `following`, whose ephemeral confirmation is the ack."""
@@ -176,7 +176,7 @@ def register(app: App, answerer: Answerer, command: str, follows: FollowCommand 
     @app.command(command)
     def on_command(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
         text = clean_text(str(command.get("text") or ""))
-        if follows is not None and (sub := subcommand(text)) is not None:
+        if (sub := subcommand(text)) is not None:
             ack(follows.reply(*sub, str(command["channel_id"]), command.get("user_id")))
             return
         example = f"`{command.get('command') or '/ask'} How much revenue did Nvidia forecast?`"

@@ -88,19 +88,17 @@ def open_writer(settings: IndexSettings, embedder: Embedder | None = None, *, pr
     """The writer for `settings` (with `embedder`, or the configured one); with `ray_address`,
     chunking and embedding run on that Ray cluster, each worker on one core with its own copy of
     the model (close the writer to stop them)."""
-    from index.ingest import Ingest, LocalIngest
+    from index.ingest import Ingest
     from index.writer import IndexWriter
 
     embedder = embedder or settings.embedder_config().load()
     chunker = settings.chunker_config(embedder)
-    ingest: Ingest
+    ingest: Ingest | None = None  # None: the writer's own, in this process
     if settings.ray_address:
         from index.ray_ingest import RayIngest
 
         worker_model = settings.embedder_config(threads=1)
         ingest = RayIngest(settings.ray_address, worker_model.load, chunker, workers=settings.ray_workers)
-    else:
-        ingest = LocalIngest(embedder, chunker)
     return IndexWriter(
         Path(settings.index_dir),
         embedder,

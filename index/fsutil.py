@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,13 +62,18 @@ def fsync_file(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def locked(path: Path, *, wait: bool = True) -> Iterator[int]:
+def locked(path: Path, *, wait: bool = True, busy: Callable[[], Exception] | None = None) -> Iterator[int]:
     """Hold an exclusive advisory lock on `path` (created if missing) and yield its descriptor.
-    BlockingIOError at once when another process holds it and not `wait`. Closing the descriptor
-    releases the lock, and so does the process dying."""
+    When another process holds it and not `wait`: at once `busy()` raised, or BlockingIOError.
+    Closing the descriptor releases the lock, and so does the process dying."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            if busy is None:
+                raise
+            raise busy() from None
         yield fd
     finally:
         os.close(fd)
@@ -80,3 +85,9 @@ def read_json(path: Path, default: Any = None) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {} if default is None else default
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The objects of a JSON Lines file, blank lines skipped."""
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from pathlib import Path
 
 TITLE_SEPARATOR = "\n"
 
@@ -35,3 +36,8 @@ def embed_hash(model: str, text: str) -> str:
 def short_digest(text: str, length: int = 10) -> str:
     """A short hex digest, to make a readable file name collision-free."""
     return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def file_article_id(path: Path, corpus_dir: Path) -> str:
+    """A corpus file's article id: its path in the corpus folder without the suffix."""
+    return Path(path).relative_to(corpus_dir).with_suffix("").as_posix()

@@ -19,6 +19,7 @@ import yaml
 
 from index.articles import Article
 from index.errors import BadArticle
+from index.ids import file_article_id
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def load_file(path: Path, root: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Ite
     if suffix not in SUPPORTED_SUFFIXES:
         raise BadArticle(f"unsupported file type {suffix or '(no extension)'!r}")
     rel = path.relative_to(root).as_posix()
-    article_id = path.relative_to(root).with_suffix("").as_posix()
+    article_id = file_article_id(path, root)
     if suffix in JSONL_SUFFIXES:  # many articles a file: the size limit holds for each of them
         yield from parse_jsonl(read_text(path, None), rel, max_bytes)
         return

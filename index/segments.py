@@ -27,7 +27,7 @@ from index.ann import AnnConfig, write_ann
 from index.articles import ArticleMeta
 from index.chunking import Chunk
 from index.errors import CorruptIndex
-from index.fsutil import fsync_dir, fsync_file
+from index.fsutil import fsync_dir, fsync_file, read_jsonl
 from index.ids import titled
 from index.lexical import TermMatrix
 
@@ -111,8 +111,8 @@ def read_segment(index_dir: Path, name: str, *, mmap: bool = False, lexical: boo
         raise FileNotFoundError(folder)
     try:
         vectors = np.load(folder / "vectors.npy", mmap_mode="r" if mmap else None)
-        rows = [Chunk(**r) for r in _read_jsonl(folder / "chunks.jsonl")]
-        articles = {a.id: a for a in map(ArticleMeta.from_json, _read_jsonl(folder / "articles.jsonl"))}
+        rows = [Chunk(**r) for r in read_jsonl(folder / "chunks.jsonl")]
+        articles = {a.id: a for a in map(ArticleMeta.from_json, read_jsonl(folder / "articles.jsonl"))}
         terms = None
         if lexical:  # a segment written before BM25 existed gets its term counts computed now
             terms = TermMatrix.load(folder) if (folder / "lexical.npz").exists() else term_matrix(rows, articles)
@@ -159,8 +159,3 @@ def _write_jsonl(path: Path, items: list[dict[str, Any]]) -> None:
         for item in items:
             f.write(json.dumps(item, ensure_ascii=False, separators=(",", ":")))
             f.write("\n")
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]

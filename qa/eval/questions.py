@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from index.embedders.cache import CachedEmbedder
+from index.fsutil import read_jsonl
 from qa.config import Settings
 from qa.contract import AskResult
 from qa.eval.indexing import index_articles
@@ -94,7 +95,7 @@ def load_question_set(folder: Path) -> QuestionSet:
     spec = json.loads((folder / "dataset.json").read_text(encoding="utf-8"))
     questions = [
         Question(q["id"], q["question"], tuple(q.get("answers") or ()), tuple(q.get("article_ids") or ()))
-        for q in map(json.loads, (folder / "questions.jsonl").read_text(encoding="utf-8").splitlines())
+        for q in read_jsonl(folder / "questions.jsonl")
     ]
     corpus: list[dict[str, Any]] = []
     for source in spec["corpus"]:
@@ -107,10 +108,11 @@ def load_question_set(folder: Path) -> QuestionSet:
 
 def _articles(path: Path, source: dict[str, Any]) -> list[dict[str, Any]]:
     if path.suffix == ".jsonl":
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        return [{"id": r.get("id") or r["_id"], "title": r.get("title") or "", "text": r["text"]} for r in rows]
+        return [
+            {"id": r.get("id") or r["_id"], "title": r.get("title") or "", "text": r["text"]} for r in read_jsonl(path)
+        ]
     lines = path.read_text(encoding="utf-8").strip().splitlines()
-    body = [line for line in lines[1:]]  # the first line is the file's keyword line
+    body = lines[1:]  # the first line is the file's keyword line
     while body and not body[0].strip():
         body.pop(0)
     return [{"id": source["id"], "title": body[0].strip(), "text": "\n".join(body[1:]).strip()}]

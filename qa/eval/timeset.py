@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from index.embedders.cache import CachedEmbedder
+from index.fsutil import read_jsonl
 from qa.config import Settings
 from qa.eval.indexing import index_articles
 
@@ -50,10 +51,6 @@ def materialise(text: str, now: dt.date) -> str:
     return PLACEHOLDER.sub(lambda m: (now - dt.timedelta(days=int(m.group(1)))).strftime(m.group(2)), text)
 
 
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def corpus(folder: Path, now: dt.date) -> list[dict[str, Any]]:
     """The stories dated for `now`, mixed into the real articles `dataset.json` names."""
     stories = [
@@ -64,7 +61,7 @@ def corpus(folder: Path, now: dt.date) -> list[dict[str, Any]]:
             "source": s.get("source"),
             "published": (now - dt.timedelta(days=int(s["age_days"]))).isoformat(),
         }
-        for s in _jsonl(folder / "stories.jsonl")
+        for s in read_jsonl(folder / "stories.jsonl")
     ]
     spec = (
         json.loads((folder / "dataset.json").read_text(encoding="utf-8")) if (folder / "dataset.json").is_file() else {}
@@ -75,7 +72,7 @@ def corpus(folder: Path, now: dt.date) -> list[dict[str, Any]]:
     path = (folder / mix["path"]).resolve()
     if not path.is_file():
         raise FileNotFoundError(f"{path}, named in {folder / 'dataset.json'}, does not exist")
-    real = _jsonl(path)
+    real = read_jsonl(path)
     picked = random.Random(mix.get("seed", 0)).sample(real, min(int(mix.get("articles", 300)), len(real)))
     return stories + [{"id": r.get("id") or r["_id"], "title": r.get("title") or "", "text": r["text"]} for r in picked]
 
@@ -91,7 +88,7 @@ def evaluate_time(
     folder = Path(folder)
     day = now or dt.date.today()
     embedder = CachedEmbedder(settings.embedder_config().load(), cache_dir / "embeddings.sqlite3")
-    questions = _jsonl(folder / "questions.jsonl")
+    questions = read_jsonl(folder / "questions.jsonl")
     outcomes: list[tuple[dict[str, Any], bool, bool, float]] = []
     try:
         with tempfile.TemporaryDirectory(prefix="qa-eval-time-") as tmp:

@@ -31,7 +31,7 @@ from index.feeds.poll import Poller
 from qa.article_text import TextUnavailable
 from qa.config import Settings
 from qa.contract import Problem
-from qa.http.observability import Metrics, RequestMiddleware, request_id
+from qa.http.observability import Metrics, RequestMiddleware
 from qa.http.routes import admin, articles, operations, search
 from qa.http.routes.operations import STATIC
 from qa.live import Live
@@ -134,7 +134,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, invalid)
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        error_id = request_id.get() if request_id.get() != "-" else uuid.uuid4().hex[:16]
+        error_id = uuid.uuid4().hex[:16]  # run outside RequestMiddleware: the request's id is gone here
         log.exception("unexpected error (error id %s)", error_id)
         return JSONResponse({"detail": f"internal error (error id {error_id})"}, status_code=500)
 

@@ -51,7 +51,8 @@ def bearer_token(authorization: str) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def admin(settings: AppSettings, credentials: Credentials) -> None:
+async def admin(settings: AppSettings, credentials: Credentials) -> None:
+    """Async, like get_service: a key check needs no trip through the thread pool."""
     keys = settings.api_key_list
     if not keys:
         raise HTTPException(403, "admin routes are off: set QA_API_KEYS to enable them")
@@ -59,11 +60,19 @@ def admin(settings: AppSettings, credentials: Credentials) -> None:
         raise HTTPException(401, "missing or wrong API key", headers={"WWW-Authenticate": "Bearer"})
 
 
-def reader(settings: AppSettings, credentials: ReadCredentials) -> None:
-    """Open when QA_READ_KEYS is empty; otherwise a read key or an admin key."""
+READ_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="news-qa"'}
+
+
+def read_key_refused(settings: Settings, given: str) -> bool:
+    """Whether QA_READ_KEYS is set and `given` is neither one of them nor an admin key."""
     keys = settings.read_key_list
-    if keys and not key_matches(credentials.credentials if credentials else "", keys):
-        raise HTTPException(401, READ_KEY_MISSING, headers={"WWW-Authenticate": 'Bearer realm="news-qa"'})
+    return bool(keys) and not key_matches(given, keys)
+
+
+async def reader(settings: AppSettings, credentials: ReadCredentials) -> None:
+    """Open when QA_READ_KEYS is empty; otherwise a read key or an admin key."""
+    if read_key_refused(settings, credentials.credentials if credentials else ""):
+        raise HTTPException(401, READ_KEY_MISSING, headers=READ_CHALLENGE)
 
 
 def question(text: str, field: str, settings: Settings) -> str:

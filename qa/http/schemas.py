@@ -40,16 +40,19 @@ class FiltersIn(BaseModel):
 
     @model_validator(mode="after")
     def _ordered(self) -> FiltersIn:
-        if self.published_after and self.published_before and self.published_after > self.published_before:
-            raise ValueError("published_after is later than published_before: no day is in that range")
+        if inverted(self.published_after, self.published_before):
+            raise ValueError(INVERTED_WINDOW)
         return self
 
     def to_filters(self) -> Filters:
-        return Filters(
-            source=self.source,
-            published_after=self.published_after.isoformat() if self.published_after else None,
-            published_before=self.published_before.isoformat() if self.published_before else None,
-        )
+        return Filters.between(self.source, self.published_after, self.published_before)
+
+
+INVERTED_WINDOW = "published_after is later than published_before: no day is in that range"
+
+
+def inverted(after: dt.date | None, before: dt.date | None) -> bool:
+    return after is not None and before is not None and after > before
 
 
 def _reference_time(value: object) -> object:

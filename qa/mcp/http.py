@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from qa.config import Settings
-from qa.http.deps import READ_KEY_MISSING, bearer_token, key_matches
+from qa.http.deps import READ_CHALLENGE, READ_KEY_MISSING, bearer_token, read_key_refused
 from qa.mcp.tools import ServiceGetter, build_server
 
 PATH = "/mcp"
@@ -27,16 +27,11 @@ class McpEndpoint:
         self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        keys = self.settings.read_key_list
-        if keys:
-            headers = {k.lower(): v for k, v in scope["headers"]}
-            given = bearer_token(headers.get(b"authorization", b"").decode("latin-1"))
-            if not key_matches(given, keys):
-                refused = JSONResponse(
-                    {"detail": READ_KEY_MISSING}, 401, headers={"WWW-Authenticate": 'Bearer realm="news-qa"'}
-                )
-                await refused(scope, receive, send)
-                return
+        headers = {k.lower(): v for k, v in scope["headers"]}
+        given = bearer_token(headers.get(b"authorization", b"").decode("latin-1"))
+        if read_key_refused(self.settings, given):
+            await JSONResponse({"detail": READ_KEY_MISSING}, 401, headers=READ_CHALLENGE)(scope, receive, send)
+            return
         await self.manager.handle_request(scope, receive, send)
 
 

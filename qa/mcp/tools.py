@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 from collections.abc import Callable, Iterator
-from contextlib import AbstractAsyncContextManager, contextmanager
+from contextlib import contextmanager
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
@@ -20,7 +20,7 @@ from index.errors import IndexStoreError
 from qa.article_text import TextUnavailable
 from qa.config import Settings
 from qa.contract import ArticleText, AskResult, SearchResult
-from qa.http.schemas import IsoDate, ReferenceTime
+from qa.http.schemas import INVERTED_WINDOW, IsoDate, ReferenceTime, inverted
 from qa.questions import refusal
 from qa.search.filters import Filters
 from qa.service import BadRange, NotFound, QAService
@@ -57,7 +57,6 @@ Now = Annotated[
 KNOWN_FAILURES = (NotFound, BadRange, TextUnavailable, IndexStoreError)  # IndexStoreError: no index, other model…
 
 ServiceGetter = Callable[[], QAService]
-Lifespan = Callable[[MCPServer[Any]], AbstractAsyncContextManager[Any]]
 
 
 def read_only(title: str) -> ToolAnnotations:
@@ -76,9 +75,9 @@ def as_tool_errors() -> Iterator[None]:
         raise ToolError(str(e)) from e
 
 
-def build_server(service: ServiceGetter, settings: Settings, lifespan: Lifespan | None = None) -> MCPServer[Any]:
+def build_server(service: ServiceGetter, settings: Settings) -> MCPServer[Any]:
     """The MCP server over the service that `service()` returns when a tool is called."""
-    server: MCPServer[Any] = MCPServer("news-qa", instructions=INSTRUCTIONS, version="0.1.0", lifespan=lifespan)
+    server: MCPServer[Any] = MCPServer("news-qa", instructions=INSTRUCTIONS, version="0.1.0")
     tools = NewsTools(service, settings)
     for tool, title in (
         (tools.search_news, "Search news"),
@@ -104,9 +103,9 @@ class NewsTools:
 
     @staticmethod
     def filters(source: str | None, after: dt.date | None, before: dt.date | None) -> Filters:
-        if after and before and after > before:
-            raise ToolError("published_after is later than published_before: no day is in that range")
-        return Filters(source, after.isoformat() if after else None, before.isoformat() if before else None)
+        if inverted(after, before):
+            raise ToolError(INVERTED_WINDOW)
+        return Filters.between(source, after, before)
 
     def search_news(
         self,

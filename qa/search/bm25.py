@@ -55,7 +55,6 @@ class BM25:
         """BM25 score of every row of a segment for the query's `terms`, deleted rows too:
         callers mask them."""
         out = np.zeros(len(p), dtype=np.float32)
-        norm = self.k1 * (1.0 - self.b + self.b * p.doc_len / self.avg_len)
         for term in terms:
             j = p.term_ids.get(term)
             if j is None or term not in self.df:
@@ -63,5 +62,6 @@ class BM25:
             start, end = p.columns.indptr[j], p.columns.indptr[j + 1]
             rows = p.columns.indices[start:end]
             tf = p.columns.data[start:end]
-            out[rows] += self.idf(term) * tf / (tf + norm[rows])
+            norm = self.k1 * (1.0 - self.b + self.b * p.doc_len[rows] / self.avg_len)  # of these rows only
+            out[rows] += self.idf(term) * tf / (tf + norm)
         return out

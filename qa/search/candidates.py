@@ -30,12 +30,20 @@ class Candidates:
     lexical_scores: np.ndarray  # BM25 score of each union candidate
 
 
-def dense_top(snap: Snapshot, query: Query, k: int) -> list[Hit]:
+Masks = dict[str, np.ndarray]  # segment name -> its live rows passing the query's filters
+
+
+def allowed_rows(snap: Snapshot, query: Query) -> Masks:
+    return {seg.name: snap.allowed(seg, query.filters) for seg in snap.segments}
+
+
+def dense_top(snap: Snapshot, query: Query, k: int, masks: Masks | None = None) -> list[Hit]:
     """The k best live rows passing the filters by inner product: exact search, or for large
     segments approximate search re-scored exactly (qa/search/ann.py)."""
+    masks = masks if masks is not None else allowed_rows(snap, query)
     found: Found = []
     for seg in snap.segments:
-        allowed = snap.allowed(seg, query.filters)
+        allowed = masks[seg.name]
         n = int(allowed.sum())
         if n == 0:
             continue
@@ -50,13 +58,16 @@ def lexical_scores(snap: Snapshot, query: Query) -> dict[str, np.ndarray]:
     return {seg.name: snap.bm25.scores(seg.postings, query.terms) for seg in snap.segments}
 
 
-def lexical_top(snap: Snapshot, query: Query, k: int, scores: dict[str, np.ndarray] | None = None) -> list[Hit]:
+def lexical_top(
+    snap: Snapshot, query: Query, k: int, scores: dict[str, np.ndarray] | None = None, masks: Masks | None = None
+) -> list[Hit]:
     """The k best live rows passing the filters by BM25 over this commit's live rows."""
     scores = scores if scores is not None else lexical_scores(snap, query)
+    masks = masks if masks is not None else allowed_rows(snap, query)
     found: Found = []
     for seg in snap.segments:
         bm25 = scores[seg.name]
-        rows = np.flatnonzero(snap.allowed(seg, query.filters) & (bm25 > 0))
+        rows = np.flatnonzero(masks[seg.name] & (bm25 > 0))
         if len(rows) > k:
             rows = rows[np.argpartition(-bm25[rows], k - 1)[:k]]
         found.append((seg, bm25[rows], rows))
@@ -66,8 +77,9 @@ def lexical_top(snap: Snapshot, query: Query, k: int, scores: dict[str, np.ndarr
 def hybrid(snap: Snapshot, query: Query, pool: int) -> Candidates:
     """Both top lists, and both scores of every row in either."""
     scores = lexical_scores(snap, query)
-    dense = dense_top(snap, query, pool)
-    lexical = lexical_top(snap, query, pool, scores)
+    masks = allowed_rows(snap, query)  # once for both lists: filters compare every row's columns
+    dense = dense_top(snap, query, pool, masks)
+    lexical = lexical_top(snap, query, pool, scores, masks)
     union = list({h.key: h for h in dense + lexical}.values())
     q = np.asarray(query.vector, dtype=np.float32)
     dense_scores = np.array([float(h.vector @ q) for h in union])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 
@@ -16,3 +17,8 @@ class Filters:
 
     def __bool__(self) -> bool:
         return any((self.source, self.published_after, self.published_before))
+
+    @classmethod
+    def between(cls, source: str | None, after: dt.date | None, before: dt.date | None) -> Filters:
+        """From days (the API's, the MCP tools' and the service's own bounds)."""
+        return cls(source, after.isoformat() if after else None, before.isoformat() if before else None)

@@ -21,7 +21,6 @@ class Query:
     k: int  # passages wanted
     filters: Filters | None = None  # the caller's filters, with the question's time window
     time: TimeIntent | None = None  # what the question says of time, read against `now`
-    caller_filters: Filters | None = None  # the caller's filters alone
 
     @classmethod
     def parse(
@@ -38,11 +37,7 @@ class Query:
         intent = parse(text, now)
         words = intent.text if intent.window else text
         terms = tuple(tokenize([words])[0])
-        return cls(text, terms, embed(words), k, within(filters, intent) or None, intent, filters or None)
-
-    def without_window(self) -> Query:
-        """The same question with only the caller's filters: for when the window holds nothing."""
-        return replace(self, filters=self.caller_filters)
+        return cls(text, terms, embed(words), k, within(filters, intent) or None, intent)
 
 
 def within(filters: Filters | None, intent: TimeIntent) -> Filters | None:
@@ -50,10 +45,11 @@ def within(filters: Filters | None, intent: TimeIntent) -> Filters | None:
     if intent.window is None:
         return filters
     base = filters or Filters()
-    after = max(filter(None, (base.published_after, _iso(intent.window.start))), default=None)
-    before = min(filter(None, (base.published_before, _iso(intent.window.end))), default=None)
+    after = max(filter(None, (base.published_after, iso(intent.window.start))), default=None)
+    before = min(filter(None, (base.published_before, iso(intent.window.end))), default=None)
     return replace(base, published_after=after, published_before=before)
 
 
-def _iso(day: dt.date | None) -> str | None:
+def iso(day: dt.date | None) -> str | None:
+    """A day as YYYY-MM-DD, None as None."""
     return day.isoformat() if day else None

@@ -83,9 +83,9 @@ class CrossEncoder:
     @cached_property
     def model(self) -> Any:
         if self.path == PACKAGED_RERANKER:
-            from index.embedders.cross_encoder import OnnxCrossEncoder
+            from index.embedders.cross_encoder import shared_cross_encoder
 
-            return OnnxCrossEncoder.packaged(max_tokens=320)
+            return shared_cross_encoder()
         from sentence_transformers import CrossEncoder as STCrossEncoder
 
         return STCrossEncoder(self.path, device="cpu", local_files_only=True)

@@ -66,9 +66,6 @@ class Window:
     end: dt.date | None  # inclusive; None: open
     reason: str  # the expression and how it was read, for people and programs
 
-    def holds(self, day: dt.date) -> bool:
-        return (self.start is None or day >= self.start) and (self.end is None or day <= self.end)
-
 
 @dataclass(frozen=True, slots=True)
 class TimeIntent:

@@ -21,12 +21,12 @@ def page() -> FileResponse:
 
 
 @router.get("/health", response_model=Health)
-def health() -> Health:
+async def health() -> Health:
     return Health(status="ok")
 
 
 @router.get("/ready", response_model=Ready)
-def ready(svc: Service) -> Ready:
+async def ready(svc: Service) -> Ready:  # no I/O: answered without the thread pool
     snap = svc.reader.loaded()
     if snap is None:
         raise HTTPException(503, "no index loaded yet")
