@@ -13,6 +13,7 @@ from index.embedders import HashingEmbedder
 from index.ids import titled
 from index.lexical import tokenize
 from qa.config import Settings
+from qa.search import bm25
 from qa.search.collapse import collapse
 from qa.search.pipeline import Pipeline
 from qa.search.snapshot import IndexReader
@@ -41,7 +42,7 @@ def test_bm25_scores_equal_bm25s(settings: Settings, write_article: WriteArticle
     snap = IndexReader(settings.index_dir).refresh()
     ours = {h.row.article_id: h.score for h in lexical(snap, query, 10)}
     texts = [titled(name.title(), text) for name, text in DOCS.items()]
-    retriever = bm25s.BM25(method="lucene", k1=1.5, b=0.75)
+    retriever = bm25s.BM25(method="lucene", k1=bm25.K1, b=bm25.B)
     retriever.index(
         bm25s.tokenize(texts, stopwords="en", stemmer=__import__("Stemmer").Stemmer("english"), show_progress=False),
         show_progress=False,
@@ -91,7 +92,7 @@ def test_bm25_statistics_ignore_deleted_rows(settings: Settings, write_article: 
     assert [h.row.article_id for h in lexical(snap, "interest rates fed", 10)] == []
     remaining = {k: v for k, v in DOCS.items() if k not in {"fed", "rates"}}
     ours = {h.row.article_id: h.score for h in lexical(snap, "chips data centres", 10)}
-    retriever = bm25s.BM25(method="lucene")
+    retriever = bm25s.BM25(method="lucene", k1=bm25.K1, b=bm25.B)
     texts = [titled(n.title(), t) for n, t in remaining.items()]
     retriever.index(
         bm25s.tokenize(texts, stopwords="en", stemmer=__import__("Stemmer").Stemmer("english"), show_progress=False),
