@@ -7,6 +7,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 import pytest
+import Stemmer
 
 from index.config import open_writer
 from index.embedders import HashingEmbedder
@@ -36,19 +37,21 @@ def index_docs(settings: Settings, docs: dict[str, str], write_article: WriteArt
     open_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir)
 
 
+def bm25s_scores(texts: list[str], query: str) -> list[float]:
+    """The reference: bm25s's Lucene BM25 with our k1 and b, over its own tokenizer's terms."""
+    retriever = bm25s.BM25(method="lucene", k1=bm25.K1, b=bm25.B)
+    stemmer = Stemmer.Stemmer("english")
+    retriever.index(bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, show_progress=False), show_progress=False)
+    return [float(s) for s in retriever.get_scores(tokenize([query])[0])]
+
+
 @pytest.mark.parametrize("query", ["interest rates cuts", "chips data centres", "power turbines sold", "zebra"])
 def test_bm25_scores_equal_bm25s(settings: Settings, write_article: WriteArticle, query: str) -> None:
     index_docs(settings, DOCS, write_article)
     snap = IndexReader(settings.index_dir).refresh()
     ours = {h.row.article_id: h.score for h in lexical(snap, query, 10)}
-    texts = [titled(name.title(), text) for name, text in DOCS.items()]
-    retriever = bm25s.BM25(method="lucene", k1=bm25.K1, b=bm25.B)
-    retriever.index(
-        bm25s.tokenize(texts, stopwords="en", stemmer=__import__("Stemmer").Stemmer("english"), show_progress=False),
-        show_progress=False,
-    )
-    reference = retriever.get_scores(tokenize([query])[0])
-    expected = {name: float(s) for name, s in zip(DOCS, reference, strict=True) if s > 0}
+    reference = bm25s_scores([titled(name.title(), text) for name, text in DOCS.items()], query)
+    expected = {name: s for name, s in zip(DOCS, reference, strict=True) if s > 0}
     assert ours.keys() == expected.keys()
     for name, score in expected.items():
         assert ours[name] == pytest.approx(score, rel=1e-5)
@@ -62,7 +65,7 @@ def test_tokenize_equals_bm25s() -> None:
         "",
         "running runs ran; Generously generous generosity",
     ]
-    stemmer = __import__("Stemmer").Stemmer("english")
+    stemmer = Stemmer.Stemmer("english")
     expected = bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, return_ids=False, show_progress=False)
     assert tokenize(texts) == [list(t) for t in expected]
 
@@ -92,13 +95,8 @@ def test_bm25_statistics_ignore_deleted_rows(settings: Settings, write_article: 
     assert [h.row.article_id for h in lexical(snap, "interest rates fed", 10)] == []
     remaining = {k: v for k, v in DOCS.items() if k not in {"fed", "rates"}}
     ours = {h.row.article_id: h.score for h in lexical(snap, "chips data centres", 10)}
-    retriever = bm25s.BM25(method="lucene", k1=bm25.K1, b=bm25.B)
     texts = [titled(n.title(), t) for n, t in remaining.items()]
-    retriever.index(
-        bm25s.tokenize(texts, stopwords="en", stemmer=__import__("Stemmer").Stemmer("english"), show_progress=False),
-        show_progress=False,
-    )
-    reference = dict(zip(remaining, retriever.get_scores(tokenize(["chips data centres"])[0]), strict=True))
+    reference = dict(zip(remaining, bm25s_scores(texts, "chips data centres"), strict=True))
     for name, score in ours.items():
         assert score == pytest.approx(float(reference[name]), rel=1e-5)
 
