@@ -99,6 +99,29 @@ def table(confidence: np.ndarray, unanswerable: np.ndarray, gold: np.ndarray, cu
         per_all = (gold & ~said_none)[~unanswerable].mean()
         mark = "  <- the default" if t == round(current, 2) else ""
         print(f"{t:9.2f} {precision:13.3f} {recall:13.3f} {f1:6.3f} {per_answered:14.3f} {per_all:9.3f}{mark}")
+    print(f"ROC AUC of the confidence (answerable above unanswerable): {auc(confidence, unanswerable):.3f}")
+    reach = ", ".join(f"R {r:.1f}: P {best_precision(confidence, unanswerable, r):.3f}" for r in (0.5, 0.8, 0.9))
+    print(f"best precision of 'no answer' at a threshold reaching recall {reach}")
+
+
+def auc(confidence: np.ndarray, unanswerable: np.ndarray) -> float:
+    """P(an answerable question's confidence > an unanswerable one's), ties counting half."""
+    yes, no = confidence[~unanswerable], confidence[unanswerable]
+    if not len(yes) or not len(no):
+        return float("nan")
+    above = (yes[:, None] > no[None, :]).sum() + 0.5 * (yes[:, None] == no[None, :]).sum()
+    return float(above / (len(yes) * len(no)))
+
+
+def best_precision(confidence: np.ndarray, unanswerable: np.ndarray, recall: float) -> float:
+    """The highest precision of "no answer" over the thresholds whose recall is at least `recall`."""
+    best = 0.0
+    for t in np.unique(confidence):
+        said_none = confidence <= t
+        tp = int((said_none & unanswerable).sum())
+        if tp >= recall * max(1, int(unanswerable.sum())):
+            best = max(best, tp / int(said_none.sum()))
+    return best
 
 
 def main() -> int:
