@@ -3,6 +3,7 @@ answer is verbatim with exact offsets, and an unanswerable question gets no answ
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import numpy as np
@@ -12,6 +13,7 @@ from index.embedders.cross_encoder import OnnxCrossEncoder
 from qa.contract import Citation
 from qa.search.answer import CrossEncoderAnswers, candidates
 from qa.search.answer import answer as answer_with
+from qa.search.query import Query
 from tests.conftest import query
 
 DAVIS = (
@@ -126,3 +128,52 @@ def test_a_strong_sentence_in_a_passage_that_does_not_answer_is_not_an_answer() 
     checking = CrossEncoderAnswers(SentencesOnly({"eulogy": 6.0}), threshold=4.0, passage_weight=1.0)
     assert answer_with(checking, query("eulogy"), citations, no_idf) == []
     assert checking.confidence(query("eulogy"), citations[0], 6.0) == 6.0 - 8.0
+
+
+STRIKE_OLD = "Dock workers remain on strike. 31 ships are waiting outside the port."
+STRIKE_NEW = "Dock workers have voted to end the strike. The last ships were cleared on Monday."
+
+
+def dated(n: int, article_id: str, text: str, published: str) -> Citation:
+    return cite(n, article_id, text, "Dock strike").model_copy(update={"published": published})
+
+
+def test_a_question_about_now_is_answered_from_the_newest_version_retrieval_put_first() -> None:
+    """The older version's sentence reads as the better answer to the words ("still on strike"),
+    but the story has moved on: the answer comes from the article the latest stage put first."""
+    citations = [dated(1, "strike-2", STRIKE_NEW, "2026-11-30"), dated(2, "strike-1", STRIKE_OLD, "2026-10-01")]
+    scores = {"remain on strike": 9.0, "voted to end": 5.0}
+    stage = CrossEncoderAnswers(Fixed(scores), threshold=1.0, passage_weight=0.0)
+    latest = parsed("is the dock strike still going on?", dt.date(2026, 12, 1))
+    assert latest.time is not None and latest.time.latest
+    assert {s.article_id for s in answer_with(stage, latest, citations, no_idf)} == {"strike-2"}
+    plain = query("is the dock strike still going on?")  # read without a day: the words alone decide
+    assert "remain on strike" in answer_with(stage, plain, citations, no_idf)[0].text
+
+
+def test_the_scorer_reads_the_question_without_the_time_expression_that_became_a_window() -> None:
+    model = Fixed({"strike": 6.0})
+    stage = CrossEncoderAnswers(model, threshold=1.0)
+    q = parsed("What happened in the dock strike yesterday?", dt.date(2026, 12, 1))
+    assert q.filters is not None and q.filters.published_after == "2026-11-30"
+    answer_with(stage, q, [dated(1, "strike-2", STRIKE_NEW, "2026-11-30")], no_idf)
+    assert model.seen and all("yesterday" not in question and "dock strike" in question for question, _ in model.seen)
+
+
+def parsed(text: str, day: dt.date) -> Query:
+    return Query.parse(text, lambda _: np.zeros(1, dtype=np.float32), 5, now=day)
+
+
+def test_a_question_asking_for_the_story_gets_the_top_articles_opening_sentence() -> None:
+    """The scorer prefers a detail; "What happened …?" asks for the story, which the first
+    sentence of a news article tells. A question about a detail gets the detail alone."""
+    scores = {"Thousands": 6.0, "died in Miami": 1.0}
+    stage = CrossEncoderAnswers(Fixed(scores), threshold=1.0, passage_weight=0.0)
+    citations = [cite(1, "davis", DAVIS, "Davis dies"), cite(2, "rates", RATES, "Rates")]
+    story = [s.text for s in answer_with(stage, query("What happened to Ossie Davis?"), citations, no_idf)]
+    assert story[0] == DAVIS[: DAVIS.index(" He starred")] and "Thousands of people attended the service." in story
+    detail = [s.text for s in answer_with(stage, query("How many people came to the service?"), citations, no_idf)]
+    assert not any("died in Miami" in t for t in detail)
+    later = DAVIS.index("The eulogy")
+    only_later = [cite(1, "davis", DAVIS[later:], "Davis dies", start=later)]  # its opening not cited
+    assert all(s.start >= later for s in answer_with(stage, query("What happened to Ossie Davis?"), only_later, no_idf))

@@ -11,6 +11,11 @@ Candidates are the distinct sentences of the cited passages. Two scorers rank th
   within `margin` of the best. Whether to answer at all is decided by the best sentence's score
   plus `passage_weight` times the cross-encoder's score of the top passage read whole: a
   sentence can look like an answer out of context, a passage that does not hold one rarely does.
+  The cross-encoder reads the question without a time expression that became a filter
+  (`Query.words`), and a question about the current state ("still", "now", "yet") is answered
+  from the article retrieval's latest stage put first, not from an older version of the story.
+  A question asking for the story rather than a detail ("What happened to …?", "Any news on
+  …?") gets the top article's first sentence too, when its opening passage is cited.
 - `EmbeddingAnswers`: cosine between sentence and question embeddings (the earlier scorer).
 
 Below the threshold (`QA_ANSWER_THRESHOLD`, calibrated per scorer) the answer is empty: nothing in
@@ -20,6 +25,7 @@ numbers of the passages that hold it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -33,6 +39,15 @@ from qa.contract import AnswerSentence, Citation
 from qa.search.query import Query
 
 Idf = Callable[[str], float]
+
+# "What happened …?", "Any news on …?", "Where does … stand?": asking for the story, not a detail
+# of it; a news article's first sentence is written to answer that.
+OPEN_QUESTION = re.compile(
+    r"^\W*(?:so\s+)?(?:what(?:'s|’s| is| has)?\s+"
+    r"(?:happened|happening|going on|new|the (?:latest|news|story|situation))"
+    r"|any (?:news|updates?|word|developments?)\b|where (?:does|do|is|are) .+ stand|how (?:is|are) .+ going)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +124,10 @@ class CrossEncoderAnswers:
 
     def choose(self, query: Query, citations: Sequence[Citation], idf: Idf) -> Answer:
         cands = candidates(citations)
+        if query.time is not None and query.time.latest and citations:
+            # A question about the current state: the retrieval's latest stage put first the newest
+            # passage that answers; the older versions of the story say what was, not what is.
+            cands = [c for c in cands if c.article_id == citations[0].article_id]
         if not cands:
             return NONE
         terms = set(query.terms)
@@ -116,12 +135,8 @@ class CrossEncoderAnswers:
         lexical = [sum(weights[t] for t in terms.intersection(tokenize([c.text])[0])) for c in cands]
         order = np.argsort([-(v - self.rank_cost * (c.rank - 1)) for v, c in zip(lexical, cands, strict=True)])
         kept = [cands[i] for i in order[: self.pairs]]
-        scores = self.model.score([(query.text, _titled(c.title, c.text)) for c in kept])
+        scores = self.model.score([(query.words, _titled(c.title, c.text)) for c in kept])
         ranked = np.argsort(-scores, kind="stable")
-        if query.time is not None and query.time.latest:  # of the sentences about as good, the newest
-            close = [i for i in ranked if scores[i] >= scores[ranked[0]] - self.margin]
-            newest = max(close, key=lambda i: kept[i].published or "")
-            ranked = np.array([newest, *(i for i in ranked if i != newest)])
         best = float(scores[ranked[0]])
         chosen = {(kept[ranked[0]].start, kept[ranked[0]].article_id): (kept[ranked[0]], best)}
         lead = kept[ranked[0]]
@@ -130,13 +145,16 @@ class CrossEncoderAnswers:
         if len(ranked) > 1 and float(scores[ranked[1]]) >= best - self.margin:
             second = kept[ranked[1]]
             chosen.setdefault((second.start, second.article_id), (second, float(scores[ranked[1]])))
+        lede = _lede(cands, citations[0].article_id, citations) if OPEN_QUESTION.search(query.words) else None
+        if lede is not None:
+            chosen.setdefault((lede.start, lede.article_id), (lede, best))
         return Answer(_in_article_order(list(chosen.values())), self.confidence(query, citations[0], best))
 
     def confidence(self, query: Query, top: Citation, best: float) -> float:
         """The best sentence's score, plus the top passage's, weighted: compared with `threshold`."""
         if not self.passage_weight:
             return best
-        passage = float(self.model.score([(query.text, _titled(top.title, top.quote))])[0])
+        passage = float(self.model.score([(query.words, _titled(top.title, top.quote))])[0])
         return best + self.passage_weight * passage
 
 
@@ -158,6 +176,13 @@ class EmbeddingAnswers:
         floor = max(self.threshold, best - self.margin)
         chosen = [(cands[i], float(scores[i])) for i in order[: self.max_sentences] if scores[i] >= floor]
         return Answer(_in_article_order(chosen or [(cands[order[0]], best)]), best)
+
+
+def _lede(cands: Sequence[Candidate], article_id: str, citations: Sequence[Citation]) -> Candidate | None:
+    """The article's first sentence, when a cited passage holds the article's opening."""
+    if not any(c.article_id == article_id and c.start == 0 for c in citations):
+        return None
+    return min((c for c in cands if c.article_id == article_id), key=lambda c: c.start, default=None)
 
 
 def _titled(title: str, text: str) -> str:

@@ -22,6 +22,13 @@ class Query:
     filters: Filters | None = None  # the caller's filters, with the question's time window
     time: TimeIntent | None = None  # what the question says of time, read against `now`
 
+    @property
+    def words(self) -> str:
+        """The question as the models read it: when its time expression became a window (a
+        filter), without it. "What happened in the Reddick case yesterday?" is, to a scorer of
+        passages, "What happened in the Reddick case?": no sentence says "yesterday" of itself."""
+        return _words(self.text, self.time)
+
     @classmethod
     def parse(
         cls,
@@ -35,9 +42,12 @@ class Query:
         if now is None:
             return cls(text, tuple(tokenize([text])[0]), embed(text), k, filters or None)
         intent = parse(text, now)
-        words = intent.text if intent.window else text
-        terms = tuple(tokenize([words])[0])
-        return cls(text, terms, embed(words), k, within(filters, intent) or None, intent)
+        words = _words(text, intent)
+        return cls(text, tuple(tokenize([words])[0]), embed(words), k, within(filters, intent) or None, intent)
+
+
+def _words(text: str, intent: TimeIntent | None) -> str:
+    return intent.text if intent is not None and intent.window is not None else text
 
 
 def within(filters: Filters | None, intent: TimeIntent) -> Filters | None:

@@ -100,7 +100,7 @@ class CrossEncoder:
         if not top:
             return hits
         scores = self.scores(
-            [(query.text, f"{h.article.title}. {h.row.text}" if h.article.title else h.row.text) for h in top]
+            [(query.words, f"{h.article.title}. {h.row.text}" if h.article.title else h.row.text) for h in top]
         )
         order = np.argsort(-scores, kind="stable")
         return [top[j].rescored(float(scores[j])) for j in order] + hits[self.depth :]
