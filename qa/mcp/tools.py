@@ -136,7 +136,7 @@ class NewsTools:
         published_before: Before = None,
         now: Now = None,
     ) -> AskResult:
-        """Answer a question from the news articles, extractively: `answer` is 1-3 sentences quoted
+        """Answer a question from the news articles, extractively: `answer` is 1-4 sentences quoted
         verbatim from the articles, each followed by [n] markers that point at `citations` (same
         shape as search_news); `sentences` gives each sentence with its article, offsets and date.
         When nothing in the corpus answers, `answer` is null and `message` says so, and
