@@ -59,3 +59,8 @@ def test_questions_about_time_find_and_answer_from_the_right_version(tmp_path: P
     for kind, floors in TIME_FLOOR.items():
         for name, floor in floors.items():
             assert report.metrics[kind][name] >= floor, (kind, name, report.metrics[kind][name], report.misses)
+    for kind in TIME_FLOOR:  # --failures lists every question that missed, and what it missed
+        m = report.metrics[kind]
+        for name, miss in (("top1", "top1"), ("answer_contains", "answer")):
+            listed = [x for x in report.misses if x["kind"] == kind and x["miss"] == miss]
+            assert len(listed) == round((1 - m[name]) * m["questions"]), (kind, miss, listed)

@@ -7,7 +7,8 @@ N days before the reference time in strftime's FMT; `kind`: latest, relative, ab
 names the real articles the stories are mixed into (`mix`: a JSON Lines file, how many, the seed).
 Dates are materialised for the reference time (`now`, default today), every question goes through
 `QAService.search` and `ask` with that `now`, and the report gives per kind the share whose first
-result is the expected article (`top1`) and whose answer holds one of its strings.
+result is the expected article (`top1`) and whose answer holds one of its strings; `misses`
+lists each question that missed either, and which.
 """
 
 from __future__ import annotations
@@ -101,7 +102,12 @@ def evaluate_time(
                 first = found.results[0].article_id if found.results else None
                 answer = service.ask(text, now=day).answer or ""
                 outcomes.append(
-                    ({**q, "question": text, "got": first}, first == q["expected"], _holds(answer, q), took)
+                    (
+                        {**q, "question": text, "got": first, "answer": answer or None},
+                        first == q["expected"],
+                        _holds(answer, q),
+                        took,
+                    )
                 )
     finally:
         embedder.close()
@@ -119,7 +125,11 @@ def evaluate_time(
         "questions": float(len(outcomes)),
         "search_ms_p50": round(statistics.median(ms), 1) if ms else 0.0,
     }
-    misses = [{k: o[0][k] for k in ("id", "kind", "question", "expected", "got")} for o in outcomes if not o[1]]
+    misses = [
+        {**{k: o[0][k] for k in ("id", "kind", "question", "expected", "got", "answer")}, "miss": miss}
+        for o in outcomes
+        for miss in (("top1",) if not o[1] else ()) + (("answer",) if not o[2] else ())
+    ]
     return TimeReport(folder.name, day.isoformat(), metrics, misses)
 
 
