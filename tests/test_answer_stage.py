@@ -11,7 +11,7 @@ import pytest
 
 from index.embedders.cross_encoder import OnnxCrossEncoder
 from qa.contract import Citation
-from qa.search.answer import CrossEncoderAnswers, candidates
+from qa.search.answer import OPEN_QUESTION, CrossEncoderAnswers, candidates
 from qa.search.answer import answer as answer_with
 from qa.search.query import Query
 from tests.conftest import query
@@ -177,3 +177,28 @@ def test_a_question_asking_for_the_story_gets_the_top_articles_opening_sentence(
     later = DAVIS.index("The eulogy")
     only_later = [cite(1, "davis", DAVIS[later:], "Davis dies", start=later)]  # its opening not cited
     assert all(s.start >= later for s in answer_with(stage, query("What happened to Ossie Davis?"), only_later, no_idf))
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What happened to the Aurel-2 launch?",
+        "whats happening with the dock strike",
+        "So, what's going on with Norvale Bank?",
+        "what's the latest on the Halden Crossing?",
+        "Any news on the Tessaro merger?",
+        "any updates about the measles outbreak?",
+        "Where does the Reddick case stand?",
+        "how is the recount going?",
+    ],
+)
+def test_questions_asking_for_the_story_are_told_apart(question: str) -> None:
+    assert OPEN_QUESTION.search(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Who runs Norvale Bank now?", "How many ships are waiting?", "what did the regulator fine Brightfold?"],
+)
+def test_questions_asking_for_a_detail_are_not_asking_for_the_story(question: str) -> None:
+    assert not OPEN_QUESTION.search(question)

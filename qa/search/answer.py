@@ -43,8 +43,8 @@ Idf = Callable[[str], float]
 # "What happened …?", "Any news on …?", "Where does … stand?": asking for the story, not a detail
 # of it; a news article's first sentence is written to answer that.
 OPEN_QUESTION = re.compile(
-    r"^\W*(?:so\s+)?(?:what(?:'s|’s| is| has)?\s+"
-    r"(?:happened|happening|going on|new|the (?:latest|news|story|situation))"
+    r"^\W*(?:so,?\s+)?(?:what(?:'s|’s|s| is| has| was)?\s+"
+    r"(?:happened|happening|going on|new|up with|the (?:latest|news|story|situation|state of play))"
     r"|any (?:news|updates?|word|developments?)\b|where (?:does|do|is|are) .+ stand|how (?:is|are) .+ going)",
     re.IGNORECASE,
 )
