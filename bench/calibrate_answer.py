@@ -90,9 +90,7 @@ def table(confidence: np.ndarray, unanswerable: np.ndarray, gold: np.ndarray, cu
     print(f"{'threshold':>9} {'P(no answer)':>13} {'R(no answer)':>13} {'F1':>6} {'gold/answered':>14} {'gold/all':>9}")
     for t in grid:
         said_none = confidence < t
-        tp = int((said_none & unanswerable).sum())
-        precision = tp / max(1, int(said_none.sum()))
-        recall = tp / max(1, int(unanswerable.sum()))
+        precision, recall = no_answer_pr(said_none, unanswerable)
         f1 = 2 * precision * recall / max(1e-9, precision + recall)
         answered = ~said_none & ~unanswerable
         per_answered = gold[answered].mean() if answered.any() else 0.0
@@ -113,15 +111,16 @@ def auc(confidence: np.ndarray, unanswerable: np.ndarray) -> float:
     return float(above / (len(yes) * len(no)))
 
 
+def no_answer_pr(said_none: np.ndarray, unanswerable: np.ndarray) -> tuple[float, float]:
+    """Precision and recall of saying "no answer" where `said_none`."""
+    tp = int((said_none & unanswerable).sum())
+    return tp / max(1, int(said_none.sum())), tp / max(1, int(unanswerable.sum()))
+
+
 def best_precision(confidence: np.ndarray, unanswerable: np.ndarray, recall: float) -> float:
     """The highest precision of "no answer" over the thresholds whose recall is at least `recall`."""
-    best = 0.0
-    for t in np.unique(confidence):
-        said_none = confidence <= t
-        tp = int((said_none & unanswerable).sum())
-        if tp >= recall * max(1, int(unanswerable.sum())):
-            best = max(best, tp / int(said_none.sum()))
-    return best
+    reached = (no_answer_pr(confidence <= t, unanswerable) for t in np.unique(confidence))
+    return max((p for p, r in reached if r >= recall), default=0.0)
 
 
 def main() -> int:

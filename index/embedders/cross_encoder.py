@@ -52,3 +52,10 @@ def shared_cross_encoder(max_tokens: int = 320) -> OnnxCrossEncoder:
     """The packaged cross-encoder, loaded once a process: the answer stage and the passage
     reranker read with the same session (ONNX Runtime's run is thread-safe)."""
     return OnnxCrossEncoder.packaged(max_tokens=max_tokens)
+
+
+def with_title(title: str | None, text: str) -> str:
+    """A sentence or passage as the cross-encoder reads it, for the answer stage and the passage
+    reranker alike: its article's title first, "Title. Text" (the title says who "he" or "the
+    firm" is: README, "Answers")."""
+    return f"{title}. {text}" if title else text

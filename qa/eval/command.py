@@ -133,7 +133,6 @@ def _time(args: argparse.Namespace, settings: Any) -> int:
     print(f"  /search p50 {report.metrics['all']['search_ms_p50']} ms")
     if args.failures:
         for miss in report.misses:
-            said = miss["got"] if miss["miss"] == "top1" else repr(miss["answer"])
-            print(f"  {miss['id']} {miss['kind']} {miss['miss']}: {miss['question']!r} -> {said}", end="")
-            print(f" (expected {miss['expected']})" if miss["miss"] == "top1" else "")
+            said = f"{miss['got']} (expected {miss['expected']})" if miss["miss"] == "top1" else repr(miss["answer"])
+            print(f"  {miss['id']} {miss['kind']} {miss['miss']}: {miss['question']!r} -> {said}")
     return EXIT_OK

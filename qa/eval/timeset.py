@@ -100,10 +100,10 @@ def evaluate_time(
                 found = service.search(text, 5, now=day)
                 took = (time.perf_counter() - t0) * 1000
                 first = found.results[0].article_id if found.results else None
-                answer = service.ask(text, now=day).answer or ""
+                answer = service.ask(text, now=day).answer
                 outcomes.append(
                     (
-                        {**q, "question": text, "got": first, "answer": answer or None},
+                        {**q, "question": text, "got": first, "answer": answer},
                         first == q["expected"],
                         _holds(answer, q),
                         took,
@@ -125,13 +125,12 @@ def evaluate_time(
         "questions": float(len(outcomes)),
         "search_ms_p50": round(statistics.median(ms), 1) if ms else 0.0,
     }
-    misses = [
-        {**{k: o[0][k] for k in ("id", "kind", "question", "expected", "got", "answer")}, "miss": miss}
-        for o in outcomes
-        for miss in (("top1",) if not o[1] else ()) + (("answer",) if not o[2] else ())
-    ]
+    misses: list[dict[str, Any]] = []
+    for q, right_article, holds, _ in outcomes:
+        shown = {k: q[k] for k in ("id", "kind", "question", "expected", "got", "answer")}
+        misses += [{**shown, "miss": miss} for miss, ok in (("top1", right_article), ("answer", holds)) if not ok]
     return TimeReport(folder.name, day.isoformat(), metrics, misses)
 
 
-def _holds(answer: str, q: dict[str, Any]) -> bool:
-    return any(a in answer for a in q.get("answers") or ())
+def _holds(answer: str | None, q: dict[str, Any]) -> bool:
+    return answer is not None and any(a in answer for a in q.get("answers") or ())

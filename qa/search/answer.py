@@ -33,6 +33,7 @@ from typing import Protocol
 import numpy as np
 
 from index.embedders import Embedder
+from index.embedders.cross_encoder import with_title
 from index.lexical import tokenize
 from index.sentences import split_sentences
 from qa.contract import AnswerSentence, Citation
@@ -124,7 +125,7 @@ class CrossEncoderAnswers:
 
     def choose(self, query: Query, citations: Sequence[Citation], idf: Idf) -> Answer:
         cands = candidates(citations)
-        if query.time is not None and query.time.latest and citations:
+        if query.time is not None and query.time.latest:
             # A question about the current state: the retrieval's latest stage put first the newest
             # passage that answers; the older versions of the story say what was, not what is.
             cands = [c for c in cands if c.article_id == citations[0].article_id]
@@ -135,7 +136,7 @@ class CrossEncoderAnswers:
         lexical = [sum(weights[t] for t in terms.intersection(tokenize([c.text])[0])) for c in cands]
         order = np.argsort([-(v - self.rank_cost * (c.rank - 1)) for v, c in zip(lexical, cands, strict=True)])
         kept = [cands[i] for i in order[: self.pairs]]
-        scores = self.model.score([(query.words, _titled(c.title, c.text)) for c in kept])
+        scores = self.model.score([(query.words, with_title(c.title, c.text)) for c in kept])
         ranked = np.argsort(-scores, kind="stable")
         best = float(scores[ranked[0]])
         chosen = {(kept[ranked[0]].start, kept[ranked[0]].article_id): (kept[ranked[0]], best)}
@@ -154,7 +155,7 @@ class CrossEncoderAnswers:
         """The best sentence's score, plus the top passage's, weighted: compared with `threshold`."""
         if not self.passage_weight:
             return best
-        passage = float(self.model.score([(query.words, _titled(top.title, top.quote))])[0])
+        passage = float(self.model.score([(query.words, with_title(top.title, top.quote))])[0])
         return best + self.passage_weight * passage
 
 
@@ -183,10 +184,6 @@ def _lede(cands: Sequence[Candidate], article_id: str, citations: Sequence[Citat
     if not any(c.article_id == article_id and c.start == 0 for c in citations):
         return None
     return min((c for c in cands if c.article_id == article_id), key=lambda c: c.start, default=None)
-
-
-def _titled(title: str, text: str) -> str:
-    return f"{title}. {text}" if title else text
 
 
 def _in_article_order(chosen: list[tuple[Candidate, float]]) -> list[AnswerSentence]:

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from index.embedders.cross_encoder import shared_cross_encoder, with_title
 from index.errors import IndexStoreError
 from index.lexical import tokenize
 from index.sentences import split_sentences
@@ -83,8 +84,6 @@ class CrossEncoder:
     @cached_property
     def model(self) -> Any:
         if self.path == PACKAGED_RERANKER:
-            from index.embedders.cross_encoder import shared_cross_encoder
-
             return shared_cross_encoder()
         from sentence_transformers import CrossEncoder as STCrossEncoder
 
@@ -99,8 +98,6 @@ class CrossEncoder:
         top = hits[: self.depth]
         if not top:
             return hits
-        scores = self.scores(
-            [(query.words, f"{h.article.title}. {h.row.text}" if h.article.title else h.row.text) for h in top]
-        )
+        scores = self.scores([(query.words, with_title(h.article.title, h.row.text)) for h in top])
         order = np.argsort(-scores, kind="stable")
         return [top[j].rescored(float(scores[j])) for j in order] + hits[self.depth :]
