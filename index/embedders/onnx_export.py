@@ -39,7 +39,9 @@ INT8_SETTINGS: dict[str, Any] = {
     "method": "quantize_dynamic",
     "per_channel": True,
     "weight_type": "QInt8",
-    "reduce_range": False,
+    # 7-bit weights: x86 CPUs without VNNI (AVX2 only) saturate 8-bit u8s8 products, which cost
+    # all-MiniLM-L6-v2 a cosine to fp32 of 0.962 on one text (AMD EPYC, AVX2); with it, 0.976.
+    "reduce_range": True,
 }
 EXPORT_TOLERANCE = 1e-3  # max |ONNX - torch| on the hidden states of a padded check batch
 
