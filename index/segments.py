@@ -1,6 +1,8 @@
 """Immutable segments: one folder an ingest batch (or merge), never changed once written.
 
     segments/<name>/vectors.npy    float32 [rows, dim], L2-normalised embeddings
+    segments/<name>/sentences.npy  float16 [sentences, dim], each row's sentences embedded alone,
+                                   with sentence_starts.npy: row i's are [starts[i], starts[i + 1])
     segments/<name>/chunks.jsonl   one row a vector: chunk id, article id, offsets, quote, embed hash
     segments/<name>/articles.jsonl citation metadata of the articles whose chunks are here
     segments/<name>/lexical.npz    rows x terms counts for BM25, with vocab.json (index/lexical.py)
@@ -17,6 +19,7 @@ import os
 import secrets
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +35,36 @@ from index.ids import titled
 from index.lexical import TermMatrix
 
 SEGMENTS = "segments"
+SENTENCES, SENTENCE_STARTS = "sentences.npy", "sentence_starts.npy"
 TMP_PREFIX = ".tmp-"
+
+
+@dataclass(frozen=True)
+class SentenceVectors:
+    """The embeddings of each row's sentences (its quote split by `index.sentences`), one matrix
+    for a segment: row i's are `matrix[starts[i]:starts[i + 1]]`. A row written before sentences
+    were embedded has none (a segment of an older index: `qa index --rebuild` embeds them)."""
+
+    matrix: np.ndarray  # float16 [sentences, dim]: half the size, and a dot product needs no more
+    starts: np.ndarray  # int64 [rows + 1]
+
+    def of(self, i: int) -> np.ndarray:
+        return self.matrix[self.starts[i] : self.starts[i + 1]]
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    @classmethod
+    def stack(cls, per_row: Sequence[np.ndarray], dim: int) -> SentenceVectors:
+        counts = np.array([len(m) for m in per_row], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        kept = [m for m in per_row if len(m)]
+        matrix = np.concatenate(kept).astype(np.float16) if kept else np.zeros((0, dim), dtype=np.float16)
+        return cls(matrix, starts)
+
+    @classmethod
+    def none(cls, rows: int, dim: int) -> SentenceVectors:
+        return cls(np.zeros((0, dim), dtype=np.float16), np.zeros(rows + 1, dtype=np.int64))
 
 
 @dataclass(frozen=True)
@@ -42,6 +74,7 @@ class Segment:
     vectors: np.ndarray
     articles: dict[str, ArticleMeta]
     terms: TermMatrix
+    sentences: SentenceVectors
 
 
 def term_matrix(rows: list[Chunk], articles: dict[str, ArticleMeta]) -> TermMatrix:
@@ -63,11 +96,16 @@ def write_segment(
     vectors: np.ndarray,
     articles: list[ArticleMeta],
     ann: AnnConfig | None = None,
+    sentences: SentenceVectors | None = None,
 ) -> str:
     """Write a new segment durably and return its name; with an approximate index when `ann`
     asks for one at this many rows."""
     if len(rows) != len(vectors):
         raise ValueError(f"{len(rows)} rows but {len(vectors)} vectors")
+    if sentences is None:
+        sentences = SentenceVectors.none(len(rows), vectors.shape[1] if vectors.ndim == 2 else 0)
+    if len(sentences) != len(rows):
+        raise ValueError(f"{len(rows)} rows but sentence vectors for {len(sentences)}")
     name = new_segment_name()
     parent = index_dir / SEGMENTS
     parent.mkdir(parents=True, exist_ok=True)
@@ -75,6 +113,8 @@ def write_segment(
     tmp.mkdir()
     try:
         np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
+        np.save(tmp / SENTENCES, np.ascontiguousarray(sentences.matrix, dtype=np.float16))
+        np.save(tmp / SENTENCE_STARTS, np.ascontiguousarray(sentences.starts, dtype=np.int64))
         _write_jsonl(tmp / "chunks.jsonl", [asdict(r) for r in rows])
         _write_jsonl(tmp / "articles.jsonl", [a.to_json() for a in articles])
         term_matrix(rows, {a.id: a for a in articles}).save(tmp)
@@ -111,6 +151,11 @@ def read_segment(index_dir: Path, name: str, *, mmap: bool = False, lexical: boo
         raise FileNotFoundError(folder)
     try:
         vectors = np.load(folder / "vectors.npy", mmap_mode="r" if mmap else None)
+        if (folder / SENTENCE_STARTS).exists():
+            matrix = np.load(folder / SENTENCES, mmap_mode="r" if mmap else None)
+            sentences = SentenceVectors(matrix, np.load(folder / SENTENCE_STARTS))
+        else:  # written before sentences were embedded
+            sentences = SentenceVectors.none(len(vectors), vectors.shape[1])
         rows = [Chunk(**r) for r in read_jsonl(folder / "chunks.jsonl")]
         articles = {a.id: a for a in map(ArticleMeta.from_json, read_jsonl(folder / "articles.jsonl"))}
         terms = None
@@ -122,7 +167,9 @@ def read_segment(index_dir: Path, name: str, *, mmap: bool = False, lexical: boo
         raise CorruptIndex(f"segment {name} cannot be read: {e}") from e
     if len(rows) != len(vectors) or (terms is not None and terms.counts.shape[0] != len(rows)):
         raise CorruptIndex(f"segment {name} has {len(rows)} rows but {len(vectors)} vectors")
-    return Segment(name, rows, vectors, articles, terms or TermMatrix.empty(len(rows)))
+    if len(sentences) != len(rows) or sentences.starts[-1] != len(sentences.matrix):
+        raise CorruptIndex(f"segment {name} has {len(rows)} rows but sentence vectors for {len(sentences)}")
+    return Segment(name, rows, vectors, articles, terms or TermMatrix.empty(len(rows)), sentences)
 
 
 RETIRED = ".retired"  # in a segment folder no commit refers to: since when (its mtime)

@@ -23,11 +23,11 @@ from index.chunking import Chunk, ChunkerConfig
 from index.embedders import Embedder
 from index.errors import DiskFull, IndexNotFound, WriterBusy
 from index.fsutil import locked, out_of_space
-from index.ingest import Embedded, Ingest, LocalIngest
+from index.ingest import Embedded, Ingest, LocalIngest, Vectors
 from index.loaders import DEFAULT_MAX_BYTES, Corpus, Skipped, load_corpus
 from index.manifest import ArticleEntry, Manifest, SegmentEntry, commit_manifest, read_manifest
 from index.progress import IngestProgress
-from index.segments import read_segment, remove_leftovers, remove_unreferenced, write_segment
+from index.segments import Segment, SentenceVectors, read_segment, remove_leftovers, remove_unreferenced, write_segment
 
 log = logging.getLogger(__name__)
 
@@ -214,9 +214,10 @@ class IndexWriter:
         for n, batch in enumerate(batches or [[]], start=1):
             if batch:
                 result = next(done)
-                rows, vectors = result.rows, stored.vectors_for(result)
+                rows, (vectors, sentences) = result.rows, stored.vectors_for(result)
                 embedded += len(result.new)
-                name = write_segment(self.index_dir, rows, vectors, [a.meta() for a in batch], self.ann)
+                name = write_segment(self.index_dir, rows, vectors, [a.meta() for a in batch], self.ann, sentences)
+                stored.written(name, rows)
                 segments.append(SegmentEntry(name, len(rows)))
                 for article in batch:
                     old = articles.get(article.id)
@@ -267,6 +268,7 @@ class IndexWriter:
             return manifest
         rows: list[Chunk] = []
         vectors: list[np.ndarray] = []
+        sentences: list[np.ndarray] = []
         metas: list[ArticleMeta] = []
         for name in sorted(victims, key=lambda n: [s.name for s in manifest.segments].index(n)):
             seg = read_segment(self.index_dir, name, mmap=True, lexical=False)
@@ -274,6 +276,7 @@ class IndexWriter:
             keep = [i for i in range(len(seg.rows)) if i not in dead]
             rows.extend(seg.rows[i] for i in keep)
             vectors.append(np.asarray(seg.vectors[keep]))
+            sentences.extend(np.asarray(seg.sentences.of(i)) for i in keep)
             metas.extend(
                 m
                 for aid, m in seg.articles.items()
@@ -282,7 +285,10 @@ class IndexWriter:
         segments = [s for s in manifest.segments if s.name not in victims]
         articles = dict(manifest.articles)
         if rows:
-            merged = write_segment(self.index_dir, rows, np.concatenate(vectors), metas, self.ann)
+            matrix = np.concatenate(vectors)
+            merged = write_segment(
+                self.index_dir, rows, matrix, metas, self.ann, SentenceVectors.stack(sentences, matrix.shape[1])
+            )
             segments.append(SegmentEntry(merged, len(rows)))
             for aid, entry in manifest.articles.items():
                 if entry.segment in victims:
@@ -301,16 +307,17 @@ class IndexWriter:
 
 
 class _VectorStore:
-    """Stored vectors by embed hash, over the segments of a commit plus what this run embedded.
-    As a collection it holds the hashes that need no embedding."""
+    """Stored vectors by embed hash, over the segments of a commit plus those this run wrote (read
+    back from their segment, memory-mapped, rather than held in memory for the whole run). As a
+    collection it holds the hashes that need no embedding."""
 
     def __init__(self, index_dir: Path, manifest: Manifest | None, rows_cache: dict[str, Sequence[Chunk]]) -> None:
         self.index_dir = index_dir
         self.manifest = manifest
         self.rows_cache = rows_cache
         self._stored: dict[str, tuple[str, int]] | None = None
-        self._fresh: dict[str, np.ndarray] = {}
-        self._vectors: dict[str, np.ndarray] = {}
+        self._written: dict[str, tuple[str, int]] = {}  # embedded by this run: where it was written
+        self._segments: dict[str, Segment] = {}
 
     @property
     def _where(self) -> dict[str, tuple[str, int]]:
@@ -322,27 +329,33 @@ class _VectorStore:
         return self._stored
 
     def __contains__(self, h: object) -> bool:
-        return h in self._fresh or h in self._where
+        return h in self._written or h in self._where
 
     def __iter__(self) -> Iterator[str]:
-        yield from self._fresh
-        yield from (h for h in self._where if h not in self._fresh)
+        yield from self._written
+        yield from (h for h in self._where if h not in self._written)
 
     def __len__(self) -> int:
-        return len(self._fresh) + sum(1 for h in self._where if h not in self._fresh)
+        return len(self._written) + sum(1 for h in self._where if h not in self._written)
 
-    def vectors_for(self, done: Embedded) -> np.ndarray:
-        """A vector for each row of `done`; its fresh vectors are kept for later batches."""
-        self._fresh.update(done.new)
-        return np.stack([self._vector(r.embed_hash) for r in done.rows]).astype(np.float32, copy=False)
+    def vectors_for(self, done: Embedded) -> tuple[np.ndarray, SentenceVectors]:
+        """A vector for each row of `done`, and its sentences: those it embedded, or stored ones."""
+        found = [done.new[r.embed_hash] if r.embed_hash in done.new else self._vectors(r.embed_hash) for r in done.rows]
+        passages = np.stack([v.passage for v in found]).astype(np.float32, copy=False)
+        return passages, SentenceVectors.stack([v.sentences for v in found], passages.shape[1])
 
-    def _vector(self, h: str) -> np.ndarray:
-        if h in self._fresh:
-            return self._fresh[h]
-        name, i = self._where[h]
-        if name not in self._vectors:
-            self._vectors[name] = read_segment(self.index_dir, name, mmap=True, lexical=False).vectors
-        return np.asarray(self._vectors[name][i])
+    def written(self, name: str, rows: Sequence[Chunk]) -> None:
+        """`rows` were written as segment `name`: later batches take the vectors of a text they
+        share from there."""
+        for i, row in enumerate(rows):
+            self._written.setdefault(row.embed_hash, (name, i))
+
+    def _vectors(self, h: str) -> Vectors:
+        name, i = self._written[h] if h in self._written else self._where[h]
+        if name not in self._segments:
+            self._segments[name] = read_segment(self.index_dir, name, mmap=True, lexical=False)
+        seg = self._segments[name]
+        return Vectors(np.asarray(seg.vectors[i]), np.asarray(seg.sentences.of(i)))
 
 
 def _segment_rows(index_dir: Path, name: str, cache: dict[str, Sequence[Chunk]]) -> Sequence[Chunk]:

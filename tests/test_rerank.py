@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,28 +12,54 @@ from index.embedders import HashingEmbedder
 from index.embedders.sentence_transformers import bundled_model_path
 from index.errors import IndexStoreError
 from qa.config import Settings
+from qa.search.hits import Hit
 from qa.search.pipeline import Pipeline
-from qa.search.rerank import CrossEncoder, SentenceMatch
-from qa.search.snapshot import IndexReader
+from qa.search.rerank import CrossEncoder, SentenceMatch, SentenceVectorMatch
+from qa.search.snapshot import IndexReader, Snapshot
 from tests.conftest import WriteArticle, index_now, lexical, query
 
+HARBOUR = "harbour bridge tolls March"
 
-def test_sentence_match_lifts_the_passage_whose_one_sentence_holds_the_question(
-    settings: Settings, write_article: WriteArticle
-) -> None:
-    # "scattered" has every question word, but spread over sentences; "focused" has them in one.
+
+def harbour_hits(settings: Settings, write_article: WriteArticle) -> tuple[Snapshot, list[Hit]]:
+    """Three passages as fused, worst last: "scattered" has every question word, but spread over
+    sentences, and is first; "focused" has them in one sentence, and comes second."""
     write_article("scattered.md", "The harbour opened. A bridge was built. Tolls rose in March. Ferries stopped.")
     write_article("focused.md", "Nothing else here. The harbour bridge tolls rose in March. More filler text.")
     write_article("other.md", "A harbour story with little else in it.")
     index_now(settings)
     snap = IndexReader(settings.index_dir).refresh()
-    hits = lexical(snap, "harbour bridge tolls March", 10)
-    by_id = {h.row.article_id: h for h in hits}
-    fused = [by_id["scattered"].rescored(1.0), by_id["focused"].rescored(0.95), by_id["other"].rescored(0.0)]
-    reranked = SentenceMatch(weight=0.6).rerank(query("harbour bridge tolls March"), fused, snap.bm25)
+    by_id = {h.row.article_id: h for h in lexical(snap, HARBOUR, 10)}
+    return snap, [by_id["scattered"].rescored(1.0), by_id["focused"].rescored(0.95), by_id["other"].rescored(0.0)]
+
+
+def test_sentence_match_lifts_the_passage_whose_one_sentence_holds_the_question(
+    settings: Settings, write_article: WriteArticle
+) -> None:
+    snap, fused = harbour_hits(settings, write_article)
+    reranked = SentenceMatch(weight=0.6).rerank(query(HARBOUR), fused, snap.bm25)
     assert [h.row.article_id for h in reranked] == ["focused", "scattered", "other"]
     tied = fused[:2]
     assert SentenceMatch(weight=0.0).rerank(query("harbour bridge"), tied, snap.bm25) == tied
+
+
+def test_sentence_vector_match_lifts_the_passage_with_the_sentence_closest_to_the_question(
+    settings: Settings, write_article: WriteArticle
+) -> None:
+    snap, fused = harbour_hits(settings, write_article)
+    question = HARBOUR
+    q = query(question, HashingEmbedder().embed_query(question))
+    assert [len(h.sentences) for h in fused[:2]] == [4, 3]  # made at indexing
+    reranked = SentenceVectorMatch(weight=0.3).rerank(q, fused, snap.bm25)
+    assert [h.row.article_id for h in reranked] == ["focused", "scattered", "other"]
+    assert SentenceVectorMatch(weight=0.0).rerank(q, fused, snap.bm25) == fused
+    # A passage, not a question (more terms than a question has), is left as fused.
+    long = query(" ".join([question] * 7), q.vector)
+    assert SentenceVectorMatch(weight=0.3, max_terms=24).rerank(long, fused, snap.bm25) == fused
+    # Without sentence vectors (an index written before them) a passage's own vector stands in.
+    bare = [replace(h, sentences=h.sentences[:0]) for h in fused]
+    expected = sorted(bare[:2], key=lambda h: -float(h.vector @ q.vector))[0].row.article_id
+    assert SentenceVectorMatch(weight=5.0).rerank(q, bare, snap.bm25)[0].row.article_id == expected
 
 
 def test_cross_encoder_from_a_local_folder_reranks(

@@ -11,6 +11,8 @@ from index.config import open_writer
 from index.embedders import HashingEmbedder
 from index.errors import IndexNotFound, ModelMismatch, WriterBusy
 from index.manifest import read_manifest
+from index.segments import SENTENCE_STARTS, SENTENCES, read_segment
+from index.sentences import split_sentences
 from qa.config import Settings
 from qa.service import QAService
 from tests.conftest import WriteArticle, live_rows
@@ -90,7 +92,15 @@ def test_identical_texts_under_two_ids_are_embedded_once_and_returned_once(
     write_article("other.md", "Unrelated story about football.")
     result = reconcile(settings, counting)
     assert result.chunks_embedded == 2
-    assert len(counting.texts) == 2
+    # each distinct passage once (title and quote), and each distinct sentence of it once
+    assert sorted(counting.texts) == sorted(
+        [
+            "Chip maker raises forecast\n" + body,
+            body,
+            "Other\nUnrelated story about football.",
+            "Unrelated story about football.",
+        ]
+    )
     hits = search_ids(settings, "chip maker forecast", k=5)
     assert hits.count("wire/one") + hits.count("paper/two") == 1
 
@@ -220,3 +230,68 @@ def test_a_retired_segment_is_kept_for_the_grace_period_then_removed(
     os.utime(marker, (marker.stat().st_atime - 61, marker.stat().st_mtime - 61))
     reconcile(graced, HashingEmbedder())
     assert not (settings.index_dir / SEGMENTS / old).exists()
+
+
+def test_every_row_keeps_its_sentences_vectors_through_reuse_and_merges(
+    tmp_path: Path, write_article: WriteArticle, corpus_dir: Path
+) -> None:
+    settings = Settings(
+        corpus_dir=corpus_dir, index_dir=tmp_path / "ix", model="hash", batch_articles=2, _env_file=None
+    )
+    for i in range(20):  # ten batches: more segments than the writer keeps, so some are merged
+        write_article(f"n{i:02d}.md", f"Story {i} opens here. It mentions topic{i}. Markets closed higher on day {i}.")
+    embedder = HashingEmbedder()
+    reconcile(settings, embedder)
+    # n03 changes (its source) but not its text: its vectors are taken from the segment holding them
+    write_article("n03.md", "Story 3 opens here. It mentions topic3. Markets closed higher on day 3.", source="Wire")
+    assert reconcile(settings, embedder).chunks_embedded == 0
+    manifest = read_manifest(settings.index_dir)
+    assert len(manifest.segments) < 11
+    checked = 0
+    for entry in manifest.segments:
+        seg = read_segment(settings.index_dir, entry.name, lexical=False)
+        for i, row in enumerate(seg.rows):
+            sentences = [row.text[a:b] for a, b in split_sentences(row.text)]
+            expected = embedder.embed_documents(sentences)
+            assert seg.sentences.of(i).dtype == np.float16
+            np.testing.assert_allclose(seg.sentences.of(i).astype(np.float32), expected, atol=2e-3)
+            checked += 1
+    assert checked == manifest.live_chunks + sum(len(d) for d in manifest.deleted.values())
+
+
+def test_a_segment_written_without_sentence_vectors_still_reads_and_answers(
+    settings: Settings, write_article: WriteArticle
+) -> None:
+    write_article("a.md", "The harbour bridge opened in March. Tolls rose.")
+    write_article("b.md", "Bananas ripen in warm weather.")
+    reconcile(settings, HashingEmbedder())
+    for folder in (settings.index_dir / "segments").iterdir():  # as an index of an earlier version
+        (folder / SENTENCES).unlink()
+        (folder / SENTENCE_STARTS).unlink()
+    seg = read_segment(settings.index_dir, read_manifest(settings.index_dir).segments[0].name)
+    assert all(len(seg.sentences.of(i)) == 0 for i in range(len(seg.rows)))
+    assert search_ids(settings, "when did the harbour bridge open")[0] == "a"
+
+
+def test_a_text_embedded_in_an_earlier_batch_of_the_run_is_taken_from_its_segment(
+    tmp_path: Path, write_article: WriteArticle, corpus_dir: Path, counting: CountingEmbedder
+) -> None:
+    settings = Settings(
+        corpus_dir=corpus_dir, index_dir=tmp_path / "ix", model="hash", batch_articles=1, _env_file=None
+    )
+    body = "Syndicated story: the chip maker raised its forecast. Shares rose."
+    write_article("a/one.md", body, title="Chip maker")
+    write_article("b/two.md", "Unrelated story about football.")
+    write_article("c/three.md", body, title="Chip maker")  # a later batch, the same embedded text
+    result = reconcile(settings, counting)
+    assert result.chunks_embedded == 2
+    rows = {r.article_id: r for r, _ in live_rows(settings.index_dir)}
+    assert set(rows) == {"a/one", "b/two", "c/three"}
+    manifest = read_manifest(settings.index_dir)
+    by_article = {}
+    for entry in manifest.segments:
+        seg = read_segment(settings.index_dir, entry.name, lexical=False)
+        by_article.update({r.article_id: (seg.vectors[i], seg.sentences.of(i)) for i, r in enumerate(seg.rows)})
+    np.testing.assert_array_equal(by_article["a/one"][0], by_article["c/three"][0])
+    np.testing.assert_array_equal(by_article["a/one"][1], by_article["c/three"][1])
+    assert len(by_article["c/three"][1]) == 2

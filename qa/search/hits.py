@@ -18,13 +18,14 @@ class Hit:
     segment: str  # the segment's name; (segment, index) identifies the row in a snapshot
     index: int  # row number in the segment
     vector: np.ndarray  # the row's embedding (a view of the segment's vectors)
+    sentences: np.ndarray  # its quote's sentences' embeddings, float16 [n, dim] (a view; n may be 0)
 
     @property
     def key(self) -> tuple[str, int]:
         return (self.segment, self.index)
 
     def rescored(self, score: float) -> Hit:
-        return Hit(self.row, self.article, score, self.segment, self.index, self.vector)
+        return Hit(self.row, self.article, score, self.segment, self.index, self.vector, self.sentences)
 
 
 def ranking(h: Hit) -> tuple[float, str, int]:

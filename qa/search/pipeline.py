@@ -12,7 +12,7 @@ from qa.search.fusion import fuse
 from qa.search.hits import Hit
 from qa.search.query import Query
 from qa.search.recency import PreferNewest
-from qa.search.rerank import CrossEncoder, Reranker, SentenceMatch
+from qa.search.rerank import CrossEncoder, Reranker, SentenceMatch, SentenceVectorMatch
 from qa.search.settings import SearchSettings
 from qa.search.snapshot import Snapshot
 
@@ -23,6 +23,8 @@ class Pipeline:
         self.rerankers: list[Reranker] = []
         if settings.sentence_weight > 0:
             self.rerankers.append(SentenceMatch(settings.sentence_weight))
+        if settings.sentence_vector_weight > 0:
+            self.rerankers.append(SentenceVectorMatch(settings.sentence_vector_weight))
         if settings.reranker:
             self.rerankers.append(CrossEncoder(settings.reranker, settings.reranker_depth))
         self.latest = PreferNewest(tolerance=settings.latest_tolerance)

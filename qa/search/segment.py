@@ -44,6 +44,7 @@ class LoadedSegment:
         self.rows = segment.rows
         self.articles = segment.articles
         self.vectors = np.asarray(segment.vectors, dtype=np.float32)
+        self.sentences = segment.sentences
         self.dense = dense
         self.columns = FilterColumns(segment)
         self.postings = Postings(segment.terms)
@@ -83,4 +84,4 @@ class LoadedSegment:
 
     def hit(self, i: int, score: float) -> Hit:
         row = self.rows[i]
-        return Hit(row, self.articles[row.article_id], score, self.name, i, self.vectors[i])
+        return Hit(row, self.articles[row.article_id], score, self.name, i, self.vectors[i], self.sentences.of(i))

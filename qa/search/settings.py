@@ -22,6 +22,9 @@ class SearchSettings(BaseSettings):
     rrf_k: int = Field(60, gt=0, description="k of reciprocal-rank fusion")
     candidate_pool: int = Field(100, ge=10, le=2000, description="Candidates taken from each method")
     sentence_weight: float = Field(0.6, ge=0, description="Weight of the best-sentence reranker; 0: off")
+    sentence_vector_weight: float = Field(
+        0.3, ge=0, description="Weight of the closest-sentence (embedding) reranker; 0: off"
+    )
     reranker: str = Field(
         "", description="Cross-encoder reranking: 'ms-marco' (packaged) or a local cross-encoder folder; empty: off"
     )

@@ -115,4 +115,4 @@ def focused(hit: Hit, topic: Query, idf: Callable[[str], float], limit: int = FO
         last += 1
     a, b = spans[first][0], spans[last][1]
     row = replace(hit.row, start=hit.row.start + a, end=hit.row.start + b, text=text[a:b])
-    return Hit(row, hit.article, hit.score, hit.segment, hit.index, hit.vector)
+    return replace(hit, row=row)
