@@ -52,9 +52,9 @@ def chunk_and_embed(
     passages = embedder.embed_documents([e.text for e in todo.values()])
     split = [[e.chunk.text[a:b] for a, b in split_sentences(e.chunk.text)] for e in todo.values()]
     distinct = {s: i for i, s in enumerate(dict.fromkeys(s for sentences in split for s in sentences))}
-    matrix = (embedder.embed_documents(list(distinct)) if distinct else np.zeros((0, passages.shape[1]))).astype(
-        np.float16
-    )
+    matrix = np.zeros((0, passages.shape[1]), dtype=np.float16)
+    if distinct:
+        matrix = embedder.embed_documents(list(distinct)).astype(np.float16)
     new = {
         h: Vectors(v, matrix[[distinct[s] for s in sentences]].reshape(len(sentences), -1))
         for h, v, sentences in zip(todo, passages, split, strict=True)

@@ -58,8 +58,7 @@ class SentenceVectors:
     def stack(cls, per_row: Sequence[np.ndarray], dim: int) -> SentenceVectors:
         counts = np.array([len(m) for m in per_row], dtype=np.int64)
         starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        kept = [m for m in per_row if len(m)]
-        matrix = np.concatenate(kept).astype(np.float16) if kept else np.zeros((0, dim), dtype=np.float16)
+        matrix = np.concatenate([np.zeros((0, dim), dtype=np.float16), *per_row]).astype(np.float16, copy=False)
         return cls(matrix, starts)
 
     @classmethod
