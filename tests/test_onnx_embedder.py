@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.embedders import BUNDLED_MODEL_NAME, EmbedderConfig, HashingEmbedder
+from index.embedders import BUNDLED_MODEL_NAME, EmbedderConfig, HashingEmbedder, onnx_export
 from index.embedders.onnx_runtime import OnnxEmbedder
 from index.embedders.sentence_transformers import SentenceTransformerEmbedder, bundled_model_path
 from index.errors import IndexStoreError
@@ -179,7 +179,8 @@ def test_embedder_config_backends(tmp_path: Path) -> None:
     assert onnx.cache_dir == tmp_path and onnx.name == torch.name == BUNDLED_MODEL_NAME
     assert (onnx.dim, onnx.max_tokens, onnx.special_tokens) == (torch.dim, torch.max_tokens, 2)
     int8 = EmbedderConfig("bundled", cache_dir=tmp_path).load()  # the default backend
-    assert isinstance(int8, OnnxEmbedder) and int8.precision == "int8" and int8.variant == "onnx-int8"
+    assert isinstance(int8, OnnxEmbedder) and int8.precision == "int8" and int8.variant.startswith("onnx-int8-")
+    assert onnx.variant.startswith("onnx-fp32-") and onnx.variant != int8.variant
     # ONNX is for the bundled model only: other models keep their reference implementation
     assert isinstance(EmbedderConfig("hash", "onnx").load(), HashingEmbedder)
     folder = EmbedderConfig(str(bundled_model_path()), "onnx").load()
@@ -201,3 +202,14 @@ def test_refuses_a_model_it_would_pool_wrongly(tmp_path: Path) -> None:
     )
     with pytest.raises(IndexStoreError, match="mean Pooling"):
         OnnxEmbedder(tmp_path, tmp_path / "cache")
+
+
+def test_the_variant_names_the_export_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Cached vectors are keyed by name and variant: an export made another way (8-bit weights
+    # before 7-bit ones) must not hand its vectors to this one.
+    int8 = EmbedderConfig("bundled", cache_dir=tmp_path).load()
+    before = int8.variant
+    monkeypatch.setitem(onnx_export.INT8_SETTINGS, "reduce_range", not onnx_export.INT8_SETTINGS["reduce_range"])
+    assert int8.variant != before
+    monkeypatch.undo()
+    assert int8.variant == before

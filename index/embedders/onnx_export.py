@@ -60,12 +60,18 @@ def weights_digest(model_dir: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
+def export_settings(precision: str) -> dict[str, Any]:
+    """How a model is exported (and quantised) at this precision."""
+    return {"export": EXPORT_SETTINGS, "quantize": INT8_SETTINGS if precision == "int8" else None}
+
+
+def settings_key(settings: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def cached_model_path(cache_dir: Path, slug: str, precision: str, weights: str) -> Path:
     """The file for these weights (their sha256) and the export (and quantisation) settings."""
-    quantize = INT8_SETTINGS if precision == "int8" else None
-    settings = {"weights": weights, "export": EXPORT_SETTINGS, "quantize": quantize}
-    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
-    return cache_dir / f"{slug}-{precision}-{key}.onnx"
+    return cache_dir / f"{slug}-{precision}-{settings_key({'weights': weights} | export_settings(precision))}.onnx"
 
 
 def ensure_onnx_model(model_dir: Path, cache_dir: Path, precision: str = "fp32", *, slug: str = "model") -> Path:

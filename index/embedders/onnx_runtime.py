@@ -24,7 +24,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from index.embedders.onnx_export import PRECISIONS, check_mean_pooled, ensure_onnx_model
+from index.embedders.onnx_export import (
+    PRECISIONS,
+    check_mean_pooled,
+    ensure_onnx_model,
+    export_settings,
+    settings_key,
+)
 from index.embedders.protocol import Tokenizer
 from index.embedders.sentence_transformers import BUNDLED_MODEL_NAME
 from index.embedders.tokenizers import HFTokenizer
@@ -203,7 +209,9 @@ class OnnxEmbedder(_PooledEmbedder):
 
     @property
     def variant(self) -> str:
-        return f"onnx-{self.precision}"
+        """The precision and the export settings: vectors cached from an export made another way
+        (e.g. int8 before 7-bit weights) are not this export's."""
+        return f"onnx-{self.precision}-{settings_key(export_settings(self.precision))}"
 
     @cached_property
     def model_path(self) -> Path:
