@@ -127,7 +127,7 @@ def test_a_strong_sentence_in_a_passage_that_does_not_answer_is_not_an_answer() 
     assert answer_with(trusting, query("eulogy"), citations, no_idf)
     checking = CrossEncoderAnswers(SentencesOnly({"eulogy": 6.0}), threshold=4.0, passage_weight=1.0)
     assert answer_with(checking, query("eulogy"), citations, no_idf) == []
-    assert checking.confidence(query("eulogy"), citations[0], 6.0) == 6.0 - 8.0
+    assert checking.choose(query("eulogy"), citations, no_idf).confidence == 6.0 - 8.0
 
 
 STRIKE_OLD = "Dock workers remain on strike. 31 ships are waiting outside the port."

@@ -136,7 +136,12 @@ class CrossEncoderAnswers:
         lexical = [sum(weights[t] for t in terms.intersection(tokenize([c.text])[0])) for c in cands]
         order = np.argsort([-(v - self.rank_cost * (c.rank - 1)) for v, c in zip(lexical, cands, strict=True)])
         kept = [cands[i] for i in order[: self.pairs]]
-        scores = self.model.score([(query.words, with_title(c.title, c.text)) for c in kept])
+        pairs = [(query.words, with_title(c.title, c.text)) for c in kept]
+        if self.passage_weight:  # read in the same call, beside the sentences
+            pairs.append((query.words, with_title(citations[0].title, citations[0].quote)))
+        scores = self.model.score(pairs)
+        passage = float(scores[len(kept)]) if self.passage_weight else 0.0
+        scores = scores[: len(kept)]
         ranked = np.argsort(-scores, kind="stable")
         best = float(scores[ranked[0]])
         chosen = {(kept[ranked[0]].start, kept[ranked[0]].article_id): (kept[ranked[0]], best)}
@@ -149,14 +154,8 @@ class CrossEncoderAnswers:
         lede = _lede(cands, citations[0].article_id, citations) if OPEN_QUESTION.search(query.words) else None
         if lede is not None:
             chosen.setdefault((lede.start, lede.article_id), (lede, best))
-        return Answer(_in_article_order(list(chosen.values())), self.confidence(query, citations[0], best))
-
-    def confidence(self, query: Query, top: Citation, best: float) -> float:
-        """The best sentence's score, plus the top passage's, weighted: compared with `threshold`."""
-        if not self.passage_weight:
-            return best
-        passage = float(self.model.score([(query.words, with_title(top.title, top.quote))])[0])
-        return best + self.passage_weight * passage
+        # The confidence, compared with `threshold`: the best sentence's score plus the top passage's, weighted.
+        return Answer(_in_article_order(list(chosen.values())), best + self.passage_weight * passage)
 
 
 @dataclass
