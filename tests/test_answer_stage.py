@@ -11,7 +11,7 @@ import pytest
 
 from index.embedders.cross_encoder import OnnxCrossEncoder
 from qa.contract import Citation
-from qa.search.answer import OPEN_QUESTION, CrossEncoderAnswers, candidates
+from qa.search.answer import OPEN_QUESTION, CrossEncoderAnswers, candidates, unmet_numbers
 from qa.search.answer import answer as answer_with
 from qa.search.query import Query
 from tests.conftest import query
@@ -21,6 +21,10 @@ DAVIS = (
     "He starred in films by Spike Lee and was a civil rights campaigner. "
     "The eulogy at his funeral in New York was delivered by former President Bill Clinton. "
     "Thousands of people attended the service."
+)
+OSCARS = (
+    "Hilary Swank won the best actress award at the 2005 Academy Awards in Los Angeles on Sunday. "
+    "Million Dollar Baby, in which she plays a boxer, also took best picture."
 )
 RATES = (
     "The central bank held interest rates at 3.5% on Wednesday. Officials signalled fewer cuts this year. "
@@ -76,6 +80,19 @@ def test_a_question_the_passages_do_not_answer_gets_no_answer(model: OnnxCrossEn
     assert answer_with(stage, query("What did the central bank do with interest rates?"), citations, no_idf)
 
 
+@pytest.mark.slow
+def test_a_question_naming_a_year_the_answering_article_does_not_is_not_answered(model: OnnxCrossEncoder) -> None:
+    """The story of the 2005 ceremony reads as an answer to the question about 2006 (the scorer
+    does not count years); the year the article never names is what says it does not answer."""
+    from qa.config import CROSS_ENCODER_THRESHOLD
+
+    citations = [cite(1, "oscars", OSCARS, "Swank wins second Oscar")]
+    stage = CrossEncoderAnswers(model, threshold=CROSS_ENCODER_THRESHOLD)
+    said = answer_with(stage, query("who won best actress at the 2005 Oscars?"), citations, no_idf)
+    assert said and "Hilary Swank" in said[0].text
+    assert answer_with(stage, query("who won best actress at the 2006 Oscars?"), citations, no_idf) == []
+
+
 class Fixed:
     """A cross-encoder that scores by a table, to test the selection itself."""
 
@@ -111,6 +128,43 @@ def test_only_the_pre_ranked_sentences_are_read_and_the_title_leads_each() -> No
     answer_with(stage, query("eulogy funeral"), [cite(1, "davis", DAVIS, "Davis dies")], lambda t: 2.0)
     assert len(model.seen) == 2
     assert model.seen[0][1].startswith("Davis dies. ") and "eulogy" in model.seen[0][1]
+
+
+def test_a_number_must_be_in_the_answering_articles_passages_not_in_another_article() -> None:
+    stage = CrossEncoderAnswers(Fixed({"best actress": 9.0}), threshold=4.0, passage_weight=0.0)
+    oscars = cite(1, "oscars", OSCARS, "Swank wins")
+    assert stage.choose(query("best actress 2005"), [oscars], no_idf).confidence == 9.0
+    elsewhere = cite(2, "other", "The 2006 ceremony is in March.", "Dates")  # not the article that answers
+    assert answer_with(stage, query("best actress 2006"), [oscars, elsewhere], no_idf) == []
+    later = cite(2, "oscars", "Next year's, in 2006, moves to March.", "Swank wins", start=len(OSCARS) + 1)
+    assert stage.choose(query("best actress 2006"), [oscars, later], no_idf).confidence == 9.0
+
+
+@pytest.mark.parametrize(
+    ("question", "text"),
+    [
+        ("who did the Dutch beat in the Euro 88 final?", "won the 1988 European Championship"),
+        ("her 5,000m record time?", "set a 5000m indoor record"),
+        ("when does the PlayStation 3 go on sale?", "the PlayStation three is due"),
+        ("which firm makes the $100 laptop's chip?", "the $100 laptop will use"),
+        ("who came 2nd?", "she was second"),  # an ordinal is not a number to find
+    ],
+)
+def test_a_number_is_found_in_its_other_written_forms(question: str, text: str) -> None:
+    assert unmet_numbers(question, text) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "unmet"),
+    [
+        ("who won best actress at the 2006 Oscars?", "the 2005 Academy Awards", ["2006"]),
+        ("how much will the Xbox 360 cost?", "the next Xbox costs 3,600 yen", ["360"]),
+        ("version 1.5 or 2.0?", "Firefox 1.0 was released; 2.0 is next", ["1.5"]),
+        ("how many threes in 3 games?", "a threefold rise", ["3"]),
+    ],
+)
+def test_a_number_the_text_does_not_hold_is_unmet(question: str, text: str, unmet: list[str]) -> None:
+    assert unmet_numbers(question, text) == unmet
 
 
 class SentencesOnly(Fixed):

@@ -23,8 +23,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.shared_data, needs_shared_data]
 
 NEWS_QA = REPO / "datasets" / "news_qa"
 NEWS_TIME = REPO / "datasets" / "news_time"
-# measured 0.9286, 1.0, 1.0 and 0.6316 when set (56 answerable, 19 unanswerable questions)
-FLOOR = {"answer_contains_gold": 0.85, "article_in_top5": 0.95, "no_answer_precision": 0.8, "no_answer_recall": 0.45}
+# measured 0.9286, 1.0, 1.0 and 0.6842 when last set (56 answerable, 19 unanswerable questions)
+FLOOR = {"answer_contains_gold": 0.85, "article_in_top5": 0.95, "no_answer_precision": 0.8, "no_answer_recall": 0.55}
 
 
 def test_answers_on_a_fixed_subset_of_the_news_questions(tmp_path: Path) -> None:

@@ -11,6 +11,9 @@ Candidates are the distinct sentences of the cited passages. Two scorers rank th
   within `margin` of the best. Whether to answer at all is decided by the best sentence's score
   plus `passage_weight` times the cross-encoder's score of the top passage read whole: a
   sentence can look like an answer out of context, a passage that does not hold one rarely does.
+  A question naming a number ("the 2006 Oscars", "the Xbox 360") that no cited passage of the
+  answering article holds is not answered: the story of the 2005 ceremony is about the topic, and
+  reads to the cross-encoder as an answer, but does not say who won in 2006.
   The cross-encoder reads the question without a time expression that became a filter
   (`Query.words`), and a question about the current state ("still", "now", "yet") is answered
   from the article retrieval's latest stage put first, not from an older version of the story.
@@ -154,8 +157,12 @@ class CrossEncoderAnswers:
         lede = _lede(cands, citations[0].article_id, citations) if OPEN_QUESTION.search(query.words) else None
         if lede is not None:
             chosen.setdefault((lede.start, lede.article_id), (lede, best))
-        # The confidence, compared with `threshold`: the best sentence's score plus the top passage's, weighted.
-        return Answer(_in_article_order(list(chosen.values())), best + self.passage_weight * passage)
+        # The confidence, compared with `threshold`: the best sentence's score plus the top passage's,
+        # weighted; none when the answering article's passages lack a number the question names.
+        grounds = " ".join(f"{c.title} {c.quote}" for c in citations if c.article_id == lead.article_id)
+        unmet = unmet_numbers(query.words, grounds)
+        confidence = float("-inf") if unmet else best + self.passage_weight * passage
+        return Answer(_in_article_order(list(chosen.values())), confidence)
 
 
 @dataclass
@@ -176,6 +183,27 @@ class EmbeddingAnswers:
         floor = max(self.threshold, best - self.margin)
         chosen = [(cands[i], float(scores[i])) for i in order[: self.max_sentences] if scores[i] >= floor]
         return Answer(_in_article_order(chosen or [(cands[order[0]], best)]), best)
+
+
+_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?!\d)(?!st\b|nd\b|rd\b|th\b)")  # not an ordinal: "2nd"
+_SMALL = "zero one two three four five six seven eight nine ten".split()
+
+
+def unmet_numbers(question: str, text: str) -> list[str]:
+    """The numbers of the question that `text` does not hold: "5,000" is "5000", "3" may be
+    "three", and "88" (as in "Euro 88") may be "1988"."""
+    flat = text.replace(",", "")
+    unmet = []
+    for found in _NUMBER.findall(question):
+        n = found.replace(",", "")
+        forms = [re.escape(n)]
+        if n.isdigit() and int(n) < len(_SMALL):
+            forms.append(rf"\b{_SMALL[int(n)]}\b")
+        if n.isdigit() and len(n) == 2:
+            forms.append(f"(?:19|20){n}")
+        if not re.search(rf"(?<![\d.])(?:{'|'.join(forms)})(?!\d)", flat, re.IGNORECASE):
+            unmet.append(found)
+    return unmet
 
 
 def _lede(cands: Sequence[Candidate], article_id: str, citations: Sequence[Citation]) -> Candidate | None:
