@@ -194,18 +194,18 @@ class IndexWriter:
         """Carry out `plan` on top of `base`, committing after each batch of articles (or once, at
         the end, with `single_commit`). The caller holds the lock."""
         todo = plan.added + plan.changed
-        rows_cache: dict[str, Sequence[Chunk]] = {}
+        read: dict[str, Segment] = {}  # the segments this run reads, each read once
         manifest = base
         if not plan.has_changes and manifest.version > 0:
             self._cleanup(manifest)
             return ReconcileResult(plan, 0, manifest.version)
 
-        stored = _VectorStore(self.index_dir, manifest if reuse_vectors else None, rows_cache)
+        stored = _VectorStore(self.index_dir, manifest if reuse_vectors else None, read)
         embedded = 0
         deleted = {k: set(v) for k, v in manifest.deleted.items()}
         articles = dict(manifest.articles)
         for article_id in plan.deleted:
-            self._tombstone(articles.pop(article_id), article_id, deleted, rows_cache)
+            self._tombstone(articles.pop(article_id), article_id, deleted, read)
 
         batches = [todo[i : i + self.batch_articles] for i in range(0, len(todo), self.batch_articles)]
         segments = list(manifest.segments)
@@ -222,7 +222,7 @@ class IndexWriter:
                 for article in batch:
                     old = articles.get(article.id)
                     if old is not None:
-                        self._tombstone(old, article.id, deleted, rows_cache)
+                        self._tombstone(old, article.id, deleted, read)
                     articles[article.id] = ArticleEntry(article.content_hash, name, article.path)
             if single_commit and n < len(batches):
                 continue
@@ -246,9 +246,9 @@ class IndexWriter:
         entry: ArticleEntry,
         article_id: str,
         deleted: dict[str, set[int]],
-        rows_cache: dict[str, Sequence[Chunk]],
+        read: dict[str, Segment],
     ) -> None:
-        rows = _segment_rows(self.index_dir, entry.segment, rows_cache)
+        rows = _segment(self.index_dir, entry.segment, read).rows
         dead = deleted.setdefault(entry.segment, set())
         dead.update(i for i, r in enumerate(rows) if r.article_id == article_id)
 
@@ -311,20 +311,19 @@ class _VectorStore:
     back from their segment, memory-mapped, rather than held in memory for the whole run). As a
     collection it holds the hashes that need no embedding."""
 
-    def __init__(self, index_dir: Path, manifest: Manifest | None, rows_cache: dict[str, Sequence[Chunk]]) -> None:
+    def __init__(self, index_dir: Path, manifest: Manifest | None, read: dict[str, Segment]) -> None:
         self.index_dir = index_dir
         self.manifest = manifest
-        self.rows_cache = rows_cache
+        self.read = read  # shared with the writer's tombstoning: a segment is read once a run
         self._stored: dict[str, tuple[str, int]] | None = None
         self._written: dict[str, tuple[str, int]] = {}  # embedded by this run: where it was written
-        self._segments: dict[str, Segment] = {}
 
     @property
     def _where(self) -> dict[str, tuple[str, int]]:
         if self._stored is None:
             self._stored = {}
             for seg in self.manifest.segments if self.manifest else ():
-                for i, row in enumerate(_segment_rows(self.index_dir, seg.name, self.rows_cache)):
+                for i, row in enumerate(_segment(self.index_dir, seg.name, self.read).rows):
                     self._stored.setdefault(row.embed_hash, (seg.name, i))
         return self._stored
 
@@ -352,13 +351,12 @@ class _VectorStore:
 
     def _vectors(self, h: str) -> Vectors:
         name, i = self._written[h] if h in self._written else self._where[h]
-        if name not in self._segments:
-            self._segments[name] = read_segment(self.index_dir, name, mmap=True, lexical=False)
-        seg = self._segments[name]
+        seg = _segment(self.index_dir, name, self.read)
         return Vectors(np.asarray(seg.vectors[i]), np.asarray(seg.sentences.of(i)))
 
 
-def _segment_rows(index_dir: Path, name: str, cache: dict[str, Sequence[Chunk]]) -> Sequence[Chunk]:
+def _segment(index_dir: Path, name: str, cache: dict[str, Segment]) -> Segment:
+    """The segment, its vectors memory-mapped, read once into `cache`."""
     if name not in cache:
-        cache[name] = read_segment(index_dir, name, mmap=True, lexical=False).rows
+        cache[name] = read_segment(index_dir, name, mmap=True, lexical=False)
     return cache[name]
