@@ -165,9 +165,9 @@ def answer_message(result: AskResult, answer_id: str | None) -> Message:
         blocks += sources_blocks("*Sources*", pick_sources(result))
         fallback = result.answer or ""
     else:
-        blocks.append(section(NO_ANSWER))
+        fallback = result.message or NO_ANSWER  # why, when the service can say
+        blocks.append(section(escape(fallback)))
         blocks += sources_blocks("*Closest passages*", result.citations[:MAX_CLOSEST])
-        fallback = NO_ANSWER
     if answer_id:
         blocks.append(feedback_buttons(answer_id))
     return Message(text=escape(shorten(fallback, MAX_FALLBACK)), blocks=fit(blocks))

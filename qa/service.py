@@ -37,7 +37,7 @@ from qa.contract import (
     TimeApplied,
     WriteResult,
 )
-from qa.search.answer import Answerer, CrossEncoderAnswers, EmbeddingAnswers, answer
+from qa.search.answer import Answerer, CrossEncoderAnswers, EmbeddingAnswers, answered
 from qa.search.candidates import Method
 from qa.search.filters import Filters
 from qa.search.hits import Hit
@@ -136,9 +136,11 @@ class QAService:
         t0 = time.perf_counter()
         found = self.in_time(question, top_k, filters, now)
         citations = cite(found.hits)
-        sentences = [] if found.window_empty else answer(self.answerer, found.query, citations, found.snap.bm25.idf)
-        message = None
-        if found.window_empty and found.time is not None:
+        sentences, message = [], None
+        if not found.window_empty:
+            chosen = answered(self.answerer, found.query, citations, found.snap.bm25.idf)
+            sentences, message = chosen.sentences, chosen.reason
+        elif found.time is not None:
             message = (
                 f"Nothing in the corpus was published {found.time.reason}; the closest passages outside it follow."
             )

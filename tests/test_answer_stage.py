@@ -9,12 +9,16 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
+from index.config import open_writer
+from index.embedders import HashingEmbedder
 from index.embedders.cross_encoder import OnnxCrossEncoder
+from qa.config import Settings
 from qa.contract import Citation
-from qa.search.answer import OPEN_QUESTION, CrossEncoderAnswers, candidates, unmet_numbers
+from qa.search.answer import OPEN_QUESTION, CrossEncoderAnswers, answered, candidates, unmet_numbers
 from qa.search.answer import answer as answer_with
 from qa.search.query import Query
-from tests.conftest import query
+from qa.service import QAService
+from tests.conftest import WriteArticle, query
 
 DAVIS = (
     "Actor Ossie Davis has died in Miami at the age of 87, his family said. "
@@ -135,9 +139,25 @@ def test_a_number_must_be_in_the_answering_articles_passages_not_in_another_arti
     oscars = cite(1, "oscars", OSCARS, "Swank wins")
     assert stage.choose(query("best actress 2005"), [oscars], no_idf).confidence == 9.0
     elsewhere = cite(2, "other", "The 2006 ceremony is in March.", "Dates")  # not the article that answers
-    assert answer_with(stage, query("best actress 2006"), [oscars, elsewhere], no_idf) == []
+    refused = answered(stage, query("best actress 2006 or 2007"), [oscars, elsewhere], no_idf)
+    assert refused.sentences == [] and refused.reason is not None and refused.reason.endswith("mention 2006 or 2007.")
+    assert answered(stage, query("best actress 2005"), [oscars], no_idf).reason is None
     later = cite(2, "oscars", "Next year's, in 2006, moves to March.", "Swank wins", start=len(OSCARS) + 1)
     assert stage.choose(query("best actress 2006"), [oscars, later], no_idf).confidence == 9.0
+
+
+def test_ask_says_which_number_the_closest_article_does_not_mention(
+    settings: Settings, write_article: WriteArticle
+) -> None:
+    write_article("oscars.md", OSCARS, title="Swank wins")
+    open_writer(settings, HashingEmbedder()).reconcile(settings.corpus_dir)
+    service = QAService(settings, HashingEmbedder())
+    service.answerer = CrossEncoderAnswers(Fixed({"best actress": 9.0}), threshold=4.0, passage_weight=0.0)
+    refused = service.ask("who won best actress at the 2006 Oscars?")
+    assert refused.sentences == [] and refused.citations
+    assert refused.message == "Nothing in the corpus answers this question: the closest article does not mention 2006."
+    said = service.ask("who won best actress at the 2005 Oscars?")
+    assert said.sentences and said.message is None
 
 
 @pytest.mark.parametrize(

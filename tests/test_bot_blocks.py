@@ -97,6 +97,13 @@ def test_nothing_found_shows_the_closest_passages() -> None:
     assert [b["type"] for b in answer_message(result([], []), "id").blocks] == ["section", "actions"]
 
 
+def test_nothing_found_says_why_when_the_service_says_why() -> None:
+    why = "Nothing in the corpus answers this question: the closest article does not mention 2006."
+    r = AskResult.of("who won in 2006?", [], [cite(1)], index_version=3, took_ms=1.0, message=why)
+    message = answer_message(r, None)
+    assert message.text == why and message.blocks[0]["text"]["text"] == why
+
+
 def test_huge_answers_and_sources_are_split_and_shortened_to_fit() -> None:
     words = " ".join(f"word{i}" for i in range(2500))  # ~20,000 characters
     long_source = cite(1, title="T" * 5000, url="https://e.example/" + "p" * 900, quote=words, source="S" * 500)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -39,7 +39,7 @@ from index.embedders import Embedder
 from index.embedders.cross_encoder import with_title
 from index.lexical import tokenize
 from index.sentences import split_sentences
-from qa.contract import AnswerSentence, Citation
+from qa.contract import NO_ANSWER, AnswerSentence, Citation
 from qa.search.query import Query
 
 Idf = Callable[[str], float]
@@ -96,6 +96,7 @@ class Answer:
 
     sentences: list[AnswerSentence]
     confidence: float
+    reason: str | None = None  # why there is no answer, when the scorer can say
 
 
 NONE = Answer([], float("-inf"))
@@ -107,10 +108,15 @@ class Answerer(Protocol):
     def choose(self, query: Query, citations: Sequence[Citation], idf: Idf) -> Answer: ...
 
 
+def answered(answerer: Answerer, query: Query, citations: Sequence[Citation], idf: Idf) -> Answer:
+    """The answerer's choice, without its sentences when it is not sure enough."""
+    best = answerer.choose(query, citations, idf)
+    return best if best.confidence >= answerer.threshold else replace(best, sentences=[])
+
+
 def answer(answerer: Answerer, query: Query, citations: Sequence[Citation], idf: Idf) -> list[AnswerSentence]:
     """The answer sentences, or none when the answerer is not sure enough."""
-    best = answerer.choose(query, citations, idf)
-    return best.sentences if best.confidence >= answerer.threshold else []
+    return answered(answerer, query, citations, idf).sentences
 
 
 class CrossScorer(Protocol):
@@ -160,9 +166,11 @@ class CrossEncoderAnswers:
         # The confidence, compared with `threshold`: the best sentence's score plus the top passage's,
         # weighted; none when the answering article's passages lack a number the question names.
         grounds = " ".join(f"{c.title} {c.quote}" for c in citations if c.article_id == lead.article_id)
-        unmet = unmet_numbers(query.words, grounds)
-        confidence = float("-inf") if unmet else best + self.passage_weight * passage
-        return Answer(_in_article_order(list(chosen.values())), confidence)
+        sentences = _in_article_order(list(chosen.values()))
+        if unmet := unmet_numbers(query.words, grounds):
+            why = f"{NO_ANSWER[:-1]}: the closest article does not mention {_listed(unmet)}."
+            return Answer(sentences, float("-inf"), why)
+        return Answer(sentences, best + self.passage_weight * passage)
 
 
 @dataclass
@@ -204,6 +212,10 @@ def unmet_numbers(question: str, text: str) -> list[str]:
         if not re.search(rf"(?<![\d.])(?:{'|'.join(forms)})(?!\d)", flat, re.IGNORECASE):
             unmet.append(found)
     return unmet
+
+
+def _listed(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
 
 
 def _lede(cands: Sequence[Candidate], article_id: str, citations: Sequence[Citation]) -> Candidate | None:
