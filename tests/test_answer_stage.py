@@ -13,9 +13,8 @@ from index.config import open_writer
 from index.embedders import HashingEmbedder
 from index.embedders.cross_encoder import OnnxCrossEncoder
 from qa.config import Settings
-from qa.contract import Citation
-from qa.search.answer import OPEN_QUESTION, CrossEncoderAnswers, answered, candidates, unmet_numbers
-from qa.search.answer import answer as answer_with
+from qa.contract import AnswerSentence, Citation
+from qa.search.answer import OPEN_QUESTION, Answerer, CrossEncoderAnswers, Idf, answered, candidates, unmet_numbers
 from qa.search.query import Query
 from qa.service import QAService
 from tests.conftest import WriteArticle, query
@@ -41,6 +40,11 @@ def cite(n: int, article_id: str, text: str, title: str, start: int = 0) -> Cita
         n=n, article_id=article_id, title=title, url=None, published=None, source=None,
         quote=text, start=start, end=start + len(text), score=1.0 / n,
     )  # fmt: skip
+
+
+def answer_with(stage: Answerer, q: Query, citations: Sequence[Citation], idf: Idf) -> list[AnswerSentence]:
+    """The sentences /ask would answer with: none when the stage is not sure enough."""
+    return answered(stage, q, citations, idf).sentences
 
 
 def no_idf(term: str) -> float:

@@ -114,11 +114,6 @@ def answered(answerer: Answerer, query: Query, citations: Sequence[Citation], id
     return best if best.confidence >= answerer.threshold else replace(best, sentences=[])
 
 
-def answer(answerer: Answerer, query: Query, citations: Sequence[Citation], idf: Idf) -> list[AnswerSentence]:
-    """The answer sentences, or none when the answerer is not sure enough."""
-    return answered(answerer, query, citations, idf).sentences
-
-
 class CrossScorer(Protocol):
     def score(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray: ...
 
