@@ -231,7 +231,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     result = service.search(args.query.strip(), args.top_k, now=args.as_of, sort=args.sort)
     if args.json:
-        print(json.dumps(result.model_dump(exclude={"took_ms"}), ensure_ascii=False))
+        print(json.dumps(result.model_dump(exclude={"took_ms", "stages_ms"}), ensure_ascii=False))
     else:
         if result.time:
             print(f"time: {result.time.reason} (as of {result.time.as_of})\n")

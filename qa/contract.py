@@ -58,6 +58,11 @@ class SearchResult(Shape):
     results: list[Citation]
     index_version: int
     took_ms: float
+    stages_ms: dict[str, float] = Field(
+        default_factory=dict,
+        description="Milliseconds per stage of the read core, in running order: embed, dense, lexical, fuse, "
+        "rerank (and answer, for /ask)",
+    )
     time: TimeApplied | None = None
 
 
@@ -68,6 +73,11 @@ class AskResult(Shape):
     citations: list[Citation]
     index_version: int
     took_ms: float
+    stages_ms: dict[str, float] = Field(
+        default_factory=dict,
+        description="Milliseconds per stage of the read core, in running order: embed, dense, lexical, fuse, "
+        "rerank (and answer, for /ask)",
+    )
     message: str | None = Field(description="Said plainly when nothing in the corpus answers")
     time: TimeApplied | None = None
 
@@ -81,6 +91,7 @@ class AskResult(Shape):
         took_ms: float,
         time: TimeApplied | None = None,
         message: str | None = None,
+        stages_ms: dict[str, float] | None = None,
     ) -> AskResult:
         return cls(
             question=question,
@@ -89,6 +100,7 @@ class AskResult(Shape):
             citations=citations,
             index_version=index_version,
             took_ms=took_ms,
+            stages_ms=stages_ms or {},
             message=None if sentences else (message or NO_ANSWER),
             time=time,
         )

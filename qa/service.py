@@ -44,6 +44,7 @@ from qa.search.hits import Hit
 from qa.search.pipeline import Pipeline
 from qa.search.query import Query, iso
 from qa.search.snapshot import IndexReader, Snapshot
+from qa.search.timing import StageTimes
 from qa.search.topics import TopicMatch, best_matches, focused
 
 Sort = Literal["relevance", "date"]
@@ -124,40 +125,59 @@ class QAService:
         sort: Sort = "relevance",
     ) -> SearchResult:
         t0 = time.perf_counter()
-        found = self.in_time(text, top_k, filters, now)
+        times = StageTimes()
+        found = self.in_time(text, top_k, filters, now, times)
         hits = by_date(found.hits) if sort == "date" else found.hits
         return SearchResult(
-            query=text, results=cite(hits), index_version=found.snap.version, took_ms=_ms_since(t0), time=found.time
+            query=text,
+            results=cite(hits),
+            index_version=found.snap.version,
+            took_ms=_ms_since(t0),
+            stages_ms=times.ms(),
+            time=found.time,
         )
 
     def ask(
         self, question: str, top_k: int | None = None, filters: Filters | None = None, now: dt.date | None = None
     ) -> AskResult:
         t0 = time.perf_counter()
-        found = self.in_time(question, top_k, filters, now)
+        times = StageTimes()
+        found = self.in_time(question, top_k, filters, now, times)
         citations = cite(found.hits)
         sentences, message = [], None
         if not found.window_empty:
-            chosen = answered(self.answerer, found.query, citations, found.snap.bm25.idf)
+            with times("answer"):
+                chosen = answered(self.answerer, found.query, citations, found.snap.bm25.idf)
             sentences, message = chosen.sentences, chosen.reason
         elif found.time is not None:
             message = (
                 f"Nothing in the corpus was published {found.time.reason}; the closest passages outside it follow."
             )
         return AskResult.of(
-            question, sentences, citations, found.snap.version, _ms_since(t0), time=found.time, message=message
+            question,
+            sentences,
+            citations,
+            found.snap.version,
+            _ms_since(t0),
+            time=found.time,
+            message=message,
+            stages_ms=times.ms(),
         )
 
-    def in_time(self, text: str, top_k: int | None, filters: Filters | None, now: dt.date | None) -> Found:
+    def in_time(
+        self, text: str, top_k: int | None, filters: Filters | None, now: dt.date | None, times: StageTimes
+    ) -> Found:
         """Retrieval that reads the question's time against `now` (today by default) in a corpus
         whose articles have dates; when the window holds nothing, the closest passages outside it."""
         snap = self.snapshot()
         if not snap.dated or not self.settings.time_aware:
-            query = self.query(text, top_k, filters)
-            return Found(snap, query, self.pipeline.run(snap, query), None)
+            with times("embed"):
+                query = self.query(text, top_k, filters)
+            return Found(snap, query, self.pipeline.run(snap, query, times=times), None)
         day = now or dt.date.today()
-        query = self.query(text, top_k, filters, day)
-        hits = self.pipeline.run(snap, query)
+        with times("embed"):
+            query = self.query(text, top_k, filters, day)
+        hits = self.pipeline.run(snap, query, times=times)
         intent = query.time
         if intent is None or (intent.window is None and not intent.latest):
             return Found(snap, query, hits, None)
@@ -170,8 +190,9 @@ class QAService:
         applied = TimeApplied(from_=iso(window.start), to=iso(window.end), reason=window.reason, as_of=day.isoformat())
         if hits:
             return Found(snap, query, hits, applied)
-        plain = self.query(text, top_k, filters)  # the question as words, without the window
-        outside = self.pipeline.run(snap, plain)
+        with times("embed"):
+            plain = self.query(text, top_k, filters)  # the question as words, without the window
+        outside = self.pipeline.run(snap, plain, times=times)
         said = f"between {iso(window.start) or 'the first article'} and {iso(window.end) or day}"
         empty = applied.model_copy(update={"reason": f"{said} ({window.reason})"})
         return Found(snap, plain, outside, empty, window_empty=True)
@@ -198,7 +219,7 @@ class QAService:
             return self.search(topic, limit, Filters.between(source, since, now), now, sort="date")
         t0 = time.perf_counter()
         snap = self.snapshot()  # one commit for the list and its passages
-        ledes = opening_passages(snap, [a.id for a in _listed(snap, since, source, limit, now)])
+        ledes = snap.openings([a.id for a in _listed(snap, since, source, limit, now)])
         return SearchResult(query="", results=cite(ledes), index_version=snap.version, took_ms=_ms_since(t0))
 
     def article(self, article_id: str, start: int = 0, end: int | None = None) -> ArticleText:
@@ -339,25 +360,6 @@ def cite(hits: list[Hit]) -> list[Citation]:
         )
         for n, h in enumerate(hits, start=1)
     ]
-
-
-def opening_passages(snap: Snapshot, article_ids: list[str]) -> list[Hit]:
-    """The first live passage of each article, in the order of `article_ids`."""
-    wanted = set(article_ids)
-    segments = {snap.manifest.articles[a].segment for a in wanted if a in snap.manifest.articles}
-    first: dict[str, Hit] = {}
-    for seg in snap.segments:
-        if seg.name not in segments:
-            continue
-        live = snap.live[seg.name]
-        for i, row in enumerate(seg.rows):
-            if (
-                row.article_id in wanted
-                and live[i]
-                and (row.article_id not in first or row.start < first[row.article_id].row.start)
-            ):
-                first[row.article_id] = seg.hit(i, 0.0)
-    return [first[a] for a in article_ids if a in first]
 
 
 def by_date(hits: list[Hit]) -> list[Hit]:

@@ -35,7 +35,7 @@ def test_post_search_returns_cited_passages(client: TestClient, app_settings: Se
     r = client.post("/search", json={"query": "interest rates central bank", "top_k": 2})
     assert r.status_code == 200
     body = r.json()
-    assert set(body) == {"query", "results", "index_version", "took_ms", "time"}
+    assert set(body) == {"query", "results", "index_version", "took_ms", "stages_ms", "time"}
     SearchResult.model_validate(body, strict=True)  # the contract's shape
     assert body["results"][0]["article_id"] == "rates"
     assert body["results"][0]["url"] == "https://ledger.example.org/fed"
@@ -93,6 +93,24 @@ def test_ask_says_plainly_when_nothing_answers(client: TestClient) -> None:
     body = client.post("/ask", json={"question": "Which footballer scored the winning penalty?"}).json()
     assert body["answer"] is None and body["sentences"] == []
     assert body["message"] == "Nothing in the corpus answers this question."
+
+
+def test_search_and_ask_say_where_their_time_went(client: TestClient) -> None:
+    searched = client.post("/search", json={"query": "interest rates central bank"})
+    asked = client.post("/ask", json={"question": "Did the central bank hold interest rates?"})
+    stages = {"embed", "dense", "lexical", "fuse", "rerank"}
+    for r, expected in ((searched, stages), (asked, stages | {"answer"})):
+        body = r.json()
+        assert set(body["stages_ms"]) == expected
+        assert all(ms >= 0 for ms in body["stages_ms"].values())
+        assert sum(body["stages_ms"].values()) <= body["took_ms"] + 0.1  # stages are parts of the whole
+        timing = dict(part.split(";dur=") for part in r.headers["server-timing"].split(", "))
+        assert {k: float(v) for k, v in timing.items()} == body["stages_ms"]
+    assert list(asked.json()["stages_ms"])[-1] == "answer"  # in running order
+    metrics = client.get("/metrics").text
+    assert 'qa_stage_duration_seconds_count{route="/ask",stage="answer"} 1.0' in metrics
+    assert 'qa_stage_duration_seconds_count{route="/search",stage="dense"} 1.0' in metrics
+    assert 'qa_stage_duration_seconds_count{route="/search",stage="answer"}' not in metrics
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from qa.config import Settings
+from qa.http.observability import Metrics
 from qa.questions import refusal
 from qa.service import QAService
 
@@ -24,8 +25,14 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
+async def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
 Service = Annotated[QAService, Depends(get_service)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
+AppMetrics = Annotated[Metrics, Depends(get_metrics)]
 
 bearer = HTTPBearer(auto_error=False, description="An API key from QA_API_KEYS")
 read_bearer = HTTPBearer(

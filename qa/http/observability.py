@@ -64,9 +64,20 @@ class Metrics:
             buckets=(0.005, 0.01, 0.02, 0.04, 0.08, 0.15, 0.3, 0.6, 1.2, 2.5, 5, 10),
             registry=self.registry,
         )
+        self.stages = Histogram(
+            "qa_stage_duration_seconds",
+            "Time per stage of the read core (qa/search/timing.py) in /search and /ask",
+            ["route", "stage"],
+            buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.04, 0.08, 0.15, 0.3, 0.6, 1.2, 2.5),
+            registry=self.registry,
+        )
         self.index_version = Gauge("qa_index_version", "Loaded index version", registry=self.registry)
         self.articles = Gauge("qa_index_articles", "Articles in the loaded index", registry=self.registry)
         self.chunks = Gauge("qa_index_chunks", "Live chunks in the loaded index", registry=self.registry)
+
+    def observe_stages(self, route: str, stages_ms: dict[str, float]) -> None:
+        for stage, ms in stages_ms.items():
+            self.stages.labels(route, stage).observe(ms / 1000)
 
     def track_feeds(self, status: FeedStatus) -> None:
         self.registry.register(FeedCollector(status))

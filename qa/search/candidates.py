@@ -15,6 +15,7 @@ from qa.search.hits import Hit, ranking
 from qa.search.query import Query
 from qa.search.segment import LoadedSegment
 from qa.search.snapshot import Snapshot
+from qa.search.timing import StageTimes
 
 Method = Literal["dense", "bm25", "hybrid"]
 METHODS: tuple[Method, ...] = ("bm25", "dense", "hybrid")
@@ -74,16 +75,20 @@ def lexical_top(
     return _top(found, k)
 
 
-def hybrid(snap: Snapshot, query: Query, pool: int) -> Candidates:
+def hybrid(snap: Snapshot, query: Query, pool: int, times: StageTimes | None = None) -> Candidates:
     """Both top lists, and both scores of every row in either."""
-    scores = lexical_scores(snap, query)
-    masks = allowed_rows(snap, query)  # once for both lists: filters compare every row's columns
-    dense = dense_top(snap, query, pool, masks)
-    lexical = lexical_top(snap, query, pool, scores, masks)
-    union = list({h.key: h for h in dense + lexical}.values())
-    q = np.asarray(query.vector, dtype=np.float32)
-    dense_scores = np.array([float(h.vector @ q) for h in union])
-    lexical_scores_ = np.array([float(scores[h.segment][h.index]) for h in union])
+    times = times or StageTimes()
+    with times("dense"):
+        masks = allowed_rows(snap, query)  # once for both lists: filters compare every row's columns
+        dense = dense_top(snap, query, pool, masks)
+    with times("lexical"):
+        scores = lexical_scores(snap, query)
+        lexical = lexical_top(snap, query, pool, scores, masks)
+    with times("fuse"):
+        union = list({h.key: h for h in dense + lexical}.values())
+        q = np.asarray(query.vector, dtype=np.float32)
+        dense_scores = np.array([float(h.vector @ q) for h in union])
+        lexical_scores_ = np.array([float(scores[h.segment][h.index]) for h in union])
     return Candidates(dense, lexical, union, dense_scores, lexical_scores_)
 
 

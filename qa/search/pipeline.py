@@ -15,6 +15,7 @@ from qa.search.recency import PreferNewest
 from qa.search.rerank import CrossEncoder, Reranker, SentenceMatch, SentenceVectorMatch
 from qa.search.settings import SearchSettings
 from qa.search.snapshot import Snapshot
+from qa.search.timing import StageTimes
 
 
 class Pipeline:
@@ -29,19 +30,29 @@ class Pipeline:
             self.rerankers.append(CrossEncoder(settings.reranker, settings.reranker_depth))
         self.latest = PreferNewest(tolerance=settings.latest_tolerance)
 
-    def run(self, snap: Snapshot, query: Query, method: Method | None = None) -> list[Hit]:
-        """The ranked distinct passages for `query` (at most `query.k`)."""
+    def run(
+        self, snap: Snapshot, query: Query, method: Method | None = None, times: StageTimes | None = None
+    ) -> list[Hit]:
+        """The ranked distinct passages for `query` (at most `query.k`); each stage's time is
+        added to `times`."""
         s = self.settings
+        times = times or StageTimes()
         method = method or s.retrieval
         pool = max(s.candidate_pool, 4 * query.k)
         if method == "dense":
-            hits = dense_top(snap, query, pool)
+            with times("dense"):
+                hits = dense_top(snap, query, pool)
         elif method == "bm25":
-            hits = lexical_top(snap, query, pool)
+            with times("lexical"):
+                hits = lexical_top(snap, query, pool)
         else:
-            hits = fuse(hybrid(snap, query, pool), s.fusion, s.dense_weight, s.rrf_k)
-            for stage in self.rerankers:
-                hits = stage.rerank(query, hits, snap.bm25)
-        if query.time is not None and query.time.latest:
-            hits = self.latest.rerank(hits)
-        return collapse(hits, query.k)
+            candidates = hybrid(snap, query, pool, times)
+            with times("fuse"):
+                hits = fuse(candidates, s.fusion, s.dense_weight, s.rrf_k)
+            with times("rerank"):
+                for stage in self.rerankers:
+                    hits = stage.rerank(query, hits, snap.bm25)
+        with times("rerank"):
+            if query.time is not None and query.time.latest:
+                hits = self.latest.rerank(hits)
+            return collapse(hits, query.k)

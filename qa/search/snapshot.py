@@ -19,6 +19,7 @@ from index.manifest import Manifest, read_manifest
 from qa.search.ann import AnnParams
 from qa.search.bm25 import BM25
 from qa.search.filters import Filters
+from qa.search.hits import Hit
 from qa.search.segment import LoadedSegment
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,24 @@ class Snapshot:
         """`allowed` packed for a FAISS selector (the commit's own when nothing is filtered)."""
         packed = None if filtered else self._bitmaps.get(seg.name)
         return packed if packed is not None else np.packbits(allowed, bitorder="little")
+
+    def openings(self, article_ids: list[str]) -> list[Hit]:
+        """The first live passage of each article, in the order of `article_ids`."""
+        wanted = set(article_ids)
+        segments = {self.manifest.articles[a].segment for a in wanted if a in self.manifest.articles}
+        first: dict[str, Hit] = {}
+        for seg in self.segments:
+            if seg.name not in segments:
+                continue
+            live = self.live[seg.name]
+            for i, row in enumerate(seg.rows):
+                if (
+                    row.article_id in wanted
+                    and live[i]
+                    and (row.article_id not in first or row.start < first[row.article_id].row.start)
+                ):
+                    first[row.article_id] = seg.hit(i, 0.0)
+        return [first[a] for a in article_ids if a in first]
 
     @cached_property
     def articles(self) -> list[ArticleMeta]:
