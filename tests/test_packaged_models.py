@@ -101,11 +101,30 @@ def test_the_cross_encoder_prefers_the_answering_passage() -> None:
 @pytest.mark.slow
 def test_a_pairs_score_does_not_depend_on_the_pairs_read_with_it() -> None:
     # The int8 model quantises activations over a whole run, padding included: read together, a
-    # short pair beside a long one scored differently from the same pair read alone.
-    ce = OnnxCrossEncoder.packaged()
+    # short pair beside a long one scored differently from the same pair read alone. No cache:
+    # each score here comes from a run of the model.
+    ce = OnnxCrossEncoder.packaged(cache_pairs=0)
     question = "Who delivered the eulogy at Ossie Davis's funeral?"
     short = (question, "The eulogy was delivered by former President Bill Clinton.")
     long = (question, " ".join(["Actor Ossie Davis died in Miami at the age of 87, his family said."] * 12))
     alone = ce.score([short])[0]
     assert ce.score([long, short, long])[1] == alone
     assert ce.score([short, short])[0] == alone
+
+
+@pytest.mark.slow
+def test_a_pair_scored_again_is_not_run_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    ce = OnnxCrossEncoder.packaged()
+    question = "Who delivered the eulogy at Ossie Davis's funeral?"
+    pairs = [(question, "The eulogy was delivered by former President Bill Clinton."), (question, "Davis was 87.")]
+    first = ce.score(pairs)
+    runs = []
+    real_run = ce._run
+    monkeypatch.setattr(ce, "_run", lambda *a, **k: runs.append(1) or real_run(*a, **k))
+    np.testing.assert_array_equal(ce.score(pairs[::-1]), first[::-1])
+    assert runs == []  # both from the cache
+    ce.score([(question, "A pair not read before.")])
+    assert runs == [1]
+    ce.batch_size = 2  # in a batch, a score depends on its batch-mates: never cached
+    ce.score(pairs)
+    assert runs == [1, 1]

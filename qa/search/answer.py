@@ -135,11 +135,7 @@ class CrossEncoderAnswers:
             cands = [c for c in cands if c.article_id == citations[0].article_id]
         if not cands:
             return NONE
-        terms = set(query.terms)
-        weights = {t: idf(t) for t in terms}
-        lexical = [sum(weights[t] for t in terms.intersection(tokenize([c.text])[0])) for c in cands]
-        order = np.argsort([-(v - self.rank_cost * (c.rank - 1)) for v, c in zip(lexical, cands, strict=True)])
-        kept = [cands[i] for i in order[: self.pairs]]
+        kept = self.shortlist(query, cands, idf)
         pairs = [(query.words, with_title(c.title, c.text)) for c in kept]
         if self.passage_weight:  # read in the same call, beside the sentences
             pairs.append((query.words, with_title(citations[0].title, citations[0].quote)))
@@ -166,6 +162,15 @@ class CrossEncoderAnswers:
             why = f"{NO_ANSWER[:-1]}: the closest article does not mention {_listed(unmet)}."
             return Answer(sentences, float("-inf"), why)
         return Answer(sentences, best + self.passage_weight * passage)
+
+    def shortlist(self, query: Query, cands: Sequence[Candidate], idf: Idf) -> list[Candidate]:
+        """The `pairs` sentences the cross-encoder reads: the most idf of the question's terms,
+        less `rank_cost` for each place their passage ranks lower."""
+        terms = set(query.terms)
+        weights = {t: idf(t) for t in terms}
+        lexical = [sum(weights[t] for t in terms.intersection(tokenize([c.text])[0])) for c in cands]
+        order = np.argsort([-(v - self.rank_cost * (c.rank - 1)) for v, c in zip(lexical, cands, strict=True)])
+        return [cands[i] for i in order[: self.pairs]]
 
 
 @dataclass
