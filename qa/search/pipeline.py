@@ -39,6 +39,7 @@ class Pipeline:
         times = times or StageTimes()
         method = method or s.retrieval
         pool = max(s.candidate_pool, 4 * query.k)
+        rerankers: list[Reranker] = []
         if method == "dense":
             with times("dense"):
                 hits = dense_top(snap, query, pool)
@@ -49,10 +50,11 @@ class Pipeline:
             candidates = hybrid(snap, query, pool, times)
             with times("fuse"):
                 hits = fuse(candidates, s.fusion, s.dense_weight, s.rrf_k)
-            with times("rerank"):
-                for stage in self.rerankers:
-                    hits = stage.rerank(query, hits, snap.bm25)
+            rerankers = self.rerankers
         with times("rerank"):
+            for stage in rerankers:
+                hits = stage.rerank(query, hits, snap.bm25)
             if query.time is not None and query.time.latest:
                 hits = self.latest.rerank(hits)
-            return collapse(hits, query.k)
+            hits = collapse(hits, query.k)
+        return hits
