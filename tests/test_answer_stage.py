@@ -14,7 +14,16 @@ from index.embedders import HashingEmbedder
 from index.embedders.cross_encoder import OnnxCrossEncoder
 from qa.config import Settings
 from qa.contract import AnswerSentence, Citation
-from qa.search.answer import OPEN_QUESTION, Answerer, CrossEncoderAnswers, Idf, answered, candidates, unmet_numbers
+from qa.search.answer import (
+    OPEN_QUESTION,
+    UNKNOWN,
+    Answerer,
+    CrossEncoderAnswers,
+    Idf,
+    answered,
+    candidates,
+    unmet_numbers,
+)
 from qa.search.query import Query
 from qa.service import QAService
 from tests.conftest import WriteArticle, query
@@ -28,6 +37,11 @@ DAVIS = (
 OSCARS = (
     "Hilary Swank won the best actress award at the 2005 Academy Awards in Los Angeles on Sunday. "
     "Million Dollar Baby, in which she plays a boxer, also took best picture."
+)
+CASTING = (
+    "Julia Roberts is to voice the spider Charlotte in a film of the children's book Charlotte's Web. "
+    "The actor who will voice Wilbur the pig has yet to be revealed. "
+    "Filming starts in Australia in the spring."
 )
 RATES = (
     "The central bank held interest rates at 3.5% on Wednesday. Officials signalled fewer cuts this year. "
@@ -99,6 +113,60 @@ def test_a_question_naming_a_year_the_answering_article_does_not_is_not_answered
     said = answer_with(stage, query("who won best actress at the 2005 Oscars?"), citations, no_idf)
     assert said and "Hilary Swank" in said[0].text
     assert answer_with(stage, query("who won best actress at the 2006 Oscars?"), citations, no_idf) == []
+
+
+@pytest.mark.slow
+def test_when_the_best_fitting_sentence_says_it_is_not_known_the_answer_says_so(model: OnnxCrossEncoder) -> None:
+    """The question "who voices Wilbur?" reads best against the sentence saying nobody knows yet: the article's
+    honest answer, given as the reason there is none, with its quote and number."""
+    from qa.config import CROSS_ENCODER_THRESHOLD
+
+    stage = CrossEncoderAnswers(model, threshold=CROSS_ENCODER_THRESHOLD)
+    citations = [cite(1, "web", CASTING, "Roberts joins Charlotte's Web")]
+    said = answered(stage, query("who is voicing Wilbur the pig in Charlotte's Web?"), citations, no_idf)
+    assert said.sentences == [] and said.reason is not None
+    assert "has yet to be revealed." in said.reason and said.reason.endswith("[1]")
+    voiced = answer_with(stage, query("who is voicing Charlotte the spider?"), citations, no_idf)
+    assert voiced and "Julia Roberts" in voiced[0].text
+
+
+def test_a_not_known_sentence_refuses_only_when_it_is_the_best() -> None:
+    citations = [cite(1, "web", CASTING, "Web")]
+    best = CrossEncoderAnswers(Fixed({"yet to be": 8.0, "Roberts": 6.0}), threshold=1.0, passage_weight=0.0)
+    assert answered(best, query("q"), citations, no_idf).sentences == []
+    second = CrossEncoderAnswers(Fixed({"yet to be": 6.0, "Roberts": 8.0}), threshold=1.0, passage_weight=0.0)
+    kept = answered(second, query("q"), citations, no_idf)
+    assert kept.reason is None and "Julia Roberts" in kept.sentences[0].text
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The actor who will voice Wilbur has yet to be revealed.",
+        "Sony has not yet announced when the PSP will be available in Europe.",
+        "Financial details of the deal were not disclosed.",
+        "He joined Chelsea for an undisclosed fee.",
+        "The company declined to say how much it paid.",
+        "VW said it had yet to make a final decision.",
+        "The cause of the fire remains unknown.",
+        "No date has yet been set for the hearing.",
+    ],
+)
+def test_sentences_saying_the_fact_is_not_known(sentence: str) -> None:
+    assert UNKNOWN.search(sentence)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "HP declined to comment on the lawsuit.",  # about commenting, not the fact asked for
+        "The fine was announced on Tuesday.",
+        "Shares rose 5% after the results were revealed.",
+        "Nobody knew him better than his brother.",
+    ],
+)
+def test_sentences_that_do_not_say_so(sentence: str) -> None:
+    assert not UNKNOWN.search(sentence)
 
 
 class Fixed:

@@ -13,7 +13,9 @@ Candidates are the distinct sentences of the cited passages. Two scorers rank th
   sentence can look like an answer out of context, a passage that does not hold one rarely does.
   A question naming a number ("the 2006 Oscars", "the Xbox 360") that no cited passage of the
   answering article holds is not answered: the story of the 2005 ceremony is about the topic, and
-  reads to the cross-encoder as an answer, but does not say who won in 2006.
+  reads to the cross-encoder as an answer, but does not say who won in 2006. Nor is one given when
+  the sentence that best fits the question says the fact is not known ("has yet to be revealed",
+  "were not disclosed"): the reason quotes it, with its citation number.
   The cross-encoder reads the question without a time expression that became a filter
   (`Query.words`), and a question about the current state ("still", "now", "yet") is answered
   from the article retrieval's latest stage put first, not from an older version of the story.
@@ -50,6 +52,22 @@ OPEN_QUESTION = re.compile(
     r"^\W*(?:so,?\s+)?(?:what(?:'s|’s|s| is| has| was)?\s+"
     r"(?:happened|happening|going on|new|up with|the (?:latest|news|story|situation|state of play))"
     r"|any (?:news|updates?|word|developments?)\b|where (?:does|do|is|are) .+ stand|how (?:is|are) .+ going)",
+    re.IGNORECASE,
+)
+
+
+# What a sentence says when the fact is not known yet: "has yet to be revealed", "did not disclose",
+# "for an undisclosed fee". When the sentence that best fits the question says so, that is the
+# article's answer, and it is not an answer to give as one.
+UNKNOWN = re.compile(
+    r"\b(?:yet to (?:be )?(?:revealed|announced|named|decided|confirmed|disclosed|set|made public|finalised"
+    r"|finalized|reveal|announce|name|decide|confirm|disclose|set|make a (?:final )?decision)"
+    r"|not (?:yet )?(?:been )?(?:revealed|announced|disclosed|confirmed|decided|made public)"
+    r"|(?:declined|refused) to (?:say|reveal|disclose|name|confirm|give (?:details|a figure|figures))"
+    r"|(?:would|did|does|will|could) not (?:say|reveal|disclose|name|confirm)"
+    r"|(?:remains?|is|are|was|were) (?:still )?(?:unknown|unclear|not known|undisclosed)"
+    r"|undisclosed (?:sum|fee|amount|price|figure)"
+    r"|no (?:date|decision|price|figure|details?) (?:has|have) (?:yet )?been (?:set|made|given|announced|released))\b",
     re.IGNORECASE,
 )
 
@@ -160,6 +178,9 @@ class CrossEncoderAnswers:
         sentences = _in_article_order(list(chosen.values()))
         if unmet := unmet_numbers(query.words, grounds):
             why = f"{NO_ANSWER[:-1]}: the closest article does not mention {_listed(unmet)}."
+            return Answer(sentences, float("-inf"), why)
+        if UNKNOWN.search(lead.text):
+            why = f"{NO_ANSWER[:-1]}: the closest article says “{lead.text}” [{lead.rank}]"
             return Answer(sentences, float("-inf"), why)
         return Answer(sentences, best + self.passage_weight * passage)
 
