@@ -65,7 +65,7 @@ UNKNOWN = re.compile(
     r"|not (?:yet )?(?:been )?(?:revealed|announced|disclosed|confirmed|decided|made public)"
     r"|(?:declined|refused) to (?:say|reveal|disclose|name|confirm|give (?:details|a figure|figures))"
     r"|(?:would|did|does|will|could) not (?:say|reveal|disclose|name|confirm)"
-    r"|(?:remains?|is|are|was|were) (?:still )?(?:unknown|unclear|not known|undisclosed)"
+    r"|remains? (?:unknown|unclear|undisclosed)|(?:is|are) (?:still|not yet) (?:unknown|unclear|known)"
     r"|undisclosed (?:sum|fee|amount|price|figure)"
     r"|no (?:date|decision|price|figure|details?) (?:has|have) (?:yet )?been (?:set|made|given|announced|released))\b",
     re.IGNORECASE,
