@@ -2,12 +2,14 @@
 
 SQuAD: indexes the paragraphs of half of SQuAD's articles (every other article title), then asks
 questions about those articles (the answer is in the corpus) and about the other half (it is not).
-News: indexes the BBC articles and the seed article and asks the hand-written questions, the
-unanswerable ones being about topics the corpus covers. For each threshold on the answerer's
+Near misses: indexes all of SQuAD but the paragraphs that answer some of its questions, and asks
+those (their article's other paragraphs stay: the topic is covered, the answer is not) beside
+questions whose paragraphs stay. News: indexes the BBC articles and the seed article and asks the
+hand-written questions, the unanswerable ones being about topics the corpus covers. For each threshold on the answerer's
 confidence it prints the precision and recall of "no answer", and the share of answerable
 questions whose answer sentences hold a gold answer (of those answered, and of all).
 
-    .venv/bin/python bench/calibrate_answer.py [--questions 300] [--sets squad,news]
+    .venv/bin/python bench/calibrate_answer.py [--questions 300] [--sets squad,near,news]
 """
 
 from __future__ import annotations
@@ -50,6 +52,33 @@ def squad(questions: int, seed: int) -> tuple[list[dict[str, str]], Asked]:
     inside = rng.sample([q for q in data.queries.values() if q.metadata["article_title"] in indexed], questions)
     outside = rng.sample([q for q in data.queries.values() if q.metadata["article_title"] not in indexed], questions)
     return docs, [(q.text, list(q.metadata["answers"])) for q in inside] + [(q.text, []) for q in outside]
+
+
+def squad_near(questions: int, seed: int) -> tuple[list[dict[str, str]], Asked]:
+    """Near misses: the whole of SQuAD indexed but the paragraphs that answer some questions, whose
+    article's other paragraphs stay (the topic is covered, the answer is not: no paragraph left of
+    that article holds a gold string); the answerable questions' paragraphs stay whole."""
+    data = load_beir(SQUAD)
+    rng = random.Random(seed)
+    pool = sorted(data.queries.values(), key=lambda q: q.id)
+    rng.shuffle(pool)
+    removed: set[str] = set()
+    for q in pool[: 3 * questions]:  # more than needed: some answers stand in a paragraph left
+        if len(removed) < 2 * questions:
+            removed.add(q.metadata["passage_id"])
+    docs = [{"id": d.id, "title": d.title, "text": d.text} for d in data.documents.values() if d.id not in removed]
+    article_of = {q.metadata["passage_id"]: q.metadata["article_title"] for q in pool}
+    left_by_article: dict[str, list[str]] = {}
+    for d in docs:
+        left_by_article.setdefault(article_of.get(d["id"], ""), []).append(d["text"])
+    near = [
+        q
+        for q in pool
+        if q.metadata["passage_id"] in removed
+        and not any(a in t for t in left_by_article.get(q.metadata["article_title"], []) for a in q.metadata["answers"])
+    ][:questions]
+    inside = [q for q in pool if q.metadata["passage_id"] not in removed][:questions]
+    return docs, [(q.text, list(q.metadata["answers"])) for q in inside] + [(q.text, []) for q in near]
 
 
 def news() -> tuple[list[dict[str, str]], Asked]:
@@ -127,15 +156,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=300, help="SQuAD questions of each kind")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--sets", default="squad,news", help="comma-separated: squad, news")
+    parser.add_argument("--sets", default="squad,near,news", help="comma-separated: squad, near, news")
     args = parser.parse_args()
     settings = Settings(_env_file=None)
     sets = {s.strip() for s in args.sets.split(",")}
-    if "squad" in sets:
-        if SQUAD.is_dir():
-            run("SQuAD v1.1 dev, half the articles indexed", *squad(args.questions, args.seed), settings)
-        else:
-            print(f"SQuAD data not found at {SQUAD}")
+    squad_sets = {
+        "squad": ("SQuAD v1.1 dev, half the articles indexed", squad),
+        "near": ("SQuAD v1.1 dev, answering paragraphs left out (near misses)", squad_near),
+    }
+    for key, (name, make) in squad_sets.items():
+        if key in sets:
+            if SQUAD.is_dir():
+                run(name, *make(args.questions, args.seed), settings)
+            else:
+                print(f"SQuAD data not found at {SQUAD}")
     if "news" in sets:
         try:
             run("datasets/news_qa over the BBC articles", *news(), settings)
