@@ -201,6 +201,17 @@ def test_a_close_second_sentence_joins_and_a_weak_one_does_not() -> None:
     assert texts.index(next(t for t in texts if "eulogy" in t)) < texts.index(next(t for t in texts if "bank" in t))
 
 
+def test_the_answer_opens_with_the_best_sentence_even_from_a_lower_ranked_article() -> None:
+    """A preview ranked first ("…was drawn in the bottom quarter") must not stand before the
+    report that answers; the answering article's sentences keep their own order."""
+    scores = {"central bank": 6.0, "eulogy": 5.0}
+    citations = [cite(1, "davis", DAVIS, "Davis"), cite(2, "rates", RATES, "Rates")]
+    said = answer_with(CrossEncoderAnswers(Fixed(scores), threshold=1.0), query("q"), citations, no_idf)
+    assert [s.citations for s in said] == [[2], [2], [1]]
+    assert "central bank" in said[0].text and said[1].start > said[0].end  # its next sentence, after it
+    assert "eulogy" in said[2].text
+
+
 def test_only_the_pre_ranked_sentences_are_read_and_the_title_leads_each() -> None:
     model = Fixed({})
     stage = CrossEncoderAnswers(model, threshold=-100.0, pairs=2, passage_weight=0.0)

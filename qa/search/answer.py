@@ -247,8 +247,14 @@ def _lede(cands: Sequence[Candidate], article_id: str, citations: Sequence[Citat
 
 
 def _in_article_order(chosen: list[tuple[Candidate, float]]) -> list[AnswerSentence]:
-    """Article order, the best-ranked article first."""
-    chosen.sort(key=lambda cs: (cs[0].rank, cs[0].start))
+    """The article holding the best sentence first (the answer opens with what answers best; of
+    equals, the better-ranked article), and each article's sentences in the order it has them."""
+    best: dict[str, float] = {}
+    rank: dict[str, int] = {}
+    for c, score in chosen:
+        best[c.article_id] = max(score, best.get(c.article_id, score))
+        rank[c.article_id] = min(c.rank, rank.get(c.article_id, c.rank))
+    chosen.sort(key=lambda cs: (-best[cs[0].article_id], rank[cs[0].article_id], cs[0].start))
     return [
         AnswerSentence(
             text=c.text,
