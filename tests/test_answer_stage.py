@@ -130,10 +130,12 @@ def test_when_the_best_fitting_sentence_says_it_is_not_known_the_answer_says_so(
     assert voiced and "Julia Roberts" in voiced[0].text
 
 
-def test_a_not_known_sentence_refuses_only_when_it_is_the_best() -> None:
+def test_a_not_known_sentence_refuses_only_when_it_is_the_best_and_the_question_asks_for_the_fact() -> None:
     citations = [cite(1, "web", CASTING, "Web")]
     best = CrossEncoderAnswers(Fixed({"yet to be": 8.0, "Roberts": 6.0}), threshold=1.0, passage_weight=0.0)
     assert answered(best, query("q"), citations, no_idf).sentences == []
+    asked_whether = answered(best, query("has the voice of Wilbur been announced?"), citations, no_idf)
+    assert asked_whether.reason is None and any("yet to be revealed" in s.text for s in asked_whether.sentences)
     second = CrossEncoderAnswers(Fixed({"yet to be": 6.0, "Roberts": 8.0}), threshold=1.0, passage_weight=0.0)
     kept = answered(second, query("q"), citations, no_idf)
     assert kept.reason is None and "Julia Roberts" in kept.sentences[0].text

@@ -61,7 +61,7 @@ OPEN_QUESTION = re.compile(
 # article's answer, and it is not an answer to give as one.
 UNKNOWN = re.compile(
     r"\b(?:yet to (?:be )?(?:revealed|announced|named|decided|confirmed|disclosed|set|made public|finalised"
-    r"|finalized|reveal|announce|name|decide|confirm|disclose|set|make a (?:final )?decision)"
+    r"|finalized|reveal|announce|name|decide|confirm|disclose|make a (?:final )?decision)"
     r"|not (?:yet )?(?:been )?(?:revealed|announced|disclosed|confirmed|decided|made public)"
     r"|(?:declined|refused) to (?:say|reveal|disclose|name|confirm|give (?:details|a figure|figures))"
     r"|(?:would|did|does|will|could) not (?:say|reveal|disclose|name|confirm)"
@@ -70,6 +70,9 @@ UNKNOWN = re.compile(
     r"|no (?:date|decision|price|figure|details?) (?:has|have) (?:yet )?been (?:set|made|given|announced|released))\b",
     re.IGNORECASE,
 )
+# "Has Sony said when…?" is answered by "Sony has not yet announced when…": only a question asking
+# for the fact itself is left unanswered by it.
+YES_NO = re.compile(r"^\W*(?:so,?\s+)?(?:has|have|had|is|are|was|were|did|does|do|will|would|can|could)\b", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +182,7 @@ class CrossEncoderAnswers:
         if unmet := unmet_numbers(query.words, grounds):
             why = f"{NO_ANSWER[:-1]}: the closest article does not mention {_listed(unmet)}."
             return Answer(sentences, float("-inf"), why)
-        if UNKNOWN.search(lead.text):
+        if UNKNOWN.search(lead.text) and not YES_NO.search(query.words):
             why = f"{NO_ANSWER[:-1]}: the closest article says “{lead.text}” [{lead.rank}]"
             return Answer(sentences, float("-inf"), why)
         return Answer(sentences, best + self.passage_weight * passage)
