@@ -15,7 +15,8 @@ Candidates are the distinct sentences of the cited passages. Two scorers rank th
   answering article holds is not answered: the story of the 2005 ceremony is about the topic, and
   reads to the cross-encoder as an answer, but does not say who won in 2006. Nor is one given when
   the sentence that best fits the question says the fact is not known ("has yet to be revealed",
-  "were not disclosed"): the reason quotes it, with its citation number.
+  "were not disclosed"), or was written before the event the question asks about ("who won…?"
+  against "…will compete in the London Marathon"): the reason quotes it, with its citation number.
   The cross-encoder reads the question without a time expression that became a filter
   (`Query.words`), and a question about the current state ("still", "now", "yet") is answered
   from the article retrieval's latest stage put first, not from an older version of the story.
@@ -73,6 +74,30 @@ UNKNOWN = re.compile(
 # "Has Sony said when…?" is answered by "Sony has not yet announced when…": only a question asking
 # for the fact itself is left unanswered by it.
 YES_NO = re.compile(r"^\W*(?:so,?\s+)?(?:has|have|had|is|are|was|were|did|does|do|will|would|can|could)\b", re.I)
+
+# A question about what happened ("who won…?", "how much did it fetch?") and a best sentence written
+# before it did ("could fetch up to £9m", "will compete in the London Marathon"): a preview, not
+# the result.
+_DONE = (
+    r"(?:won|sold|fetched|scored|beat|finished|raised|paid|got|made|took|earned|received|signed|voted|chose"
+    r"|picked|elected|named|appointed)"
+)
+_DO = (
+    r"(?:win|sell|fetch|score|beat|finish|raise|pay|get|make|take|earn|receive|sign|vote|choose|elect|appoint"
+    r"|end up)"
+)
+ASKS_WHAT_HAPPENED = re.compile(
+    rf"^\W*(?:who|what|which(?: \w+)?|how (?:much|many)(?: \w+)?)\s+{_DONE}\b|\bdid\b.*\b{_DO}\b", re.IGNORECASE
+)
+PREVIEW = re.compile(
+    r"\b(?:(?:is|are) (?:expected|likely|set|poised|tipped|hoping|due) to"
+    r" (?:be|take|make|win|fetch|sell|open|start|face)"
+    r"|could (?:fetch|raise|sell|reach|make|win|earn|cost)"
+    r"|will (?:compete|face|be held|be auctioned|be sold|go under the hammer|fetch|sell|take place|be decided"
+    r"|be announced|be named|be chosen|be staged)"
+    r"|hopes? to|estimated to fetch)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,15 +201,11 @@ class CrossEncoderAnswers:
         if lede is not None:
             chosen.setdefault((lede.start, lede.article_id), (lede, best))
         # The confidence, compared with `threshold`: the best sentence's score plus the top passage's,
-        # weighted; none when the answering article's passages lack a number the question names.
-        grounds = " ".join(f"{c.title} {c.quote}" for c in citations if c.article_id == lead.article_id)
+        # weighted; none when the question asks what the closest article does not say.
         sentences = _in_article_order(list(chosen.values()))
-        if unmet := unmet_numbers(query.words, grounds):
-            why = f"{NO_ANSWER[:-1]}: the closest article does not mention {_listed(unmet)}."
-            return Answer(sentences, float("-inf"), why)
-        if UNKNOWN.search(lead.text) and not YES_NO.search(query.words):
-            why = f"{NO_ANSWER[:-1]}: the closest article says “{lead.text}” [{lead.rank}]"
-            return Answer(sentences, float("-inf"), why)
+        grounds = " ".join(f"{c.title} {c.quote}" for c in citations if c.article_id == lead.article_id)
+        if why := _not_said(query.words, lead, grounds):
+            return Answer(sentences, float("-inf"), f"{NO_ANSWER[:-1]}: the closest article {why}")
         return Answer(sentences, best + self.passage_weight * passage)
 
     def shortlist(self, query: Query, cands: Sequence[Candidate], idf: Idf) -> list[Candidate]:
@@ -236,6 +257,20 @@ def unmet_numbers(question: str, text: str) -> list[str]:
         if not re.search(rf"(?<![\d.])(?:{'|'.join(forms)})(?!\d)", flat, re.IGNORECASE):
             unmet.append(found)
     return unmet
+
+
+def _not_said(question: str, lead: Candidate, grounds: str) -> str | None:
+    """Why the closest article (its cited passages, `grounds`; the best sentence, `lead`) does not
+    answer, when it can be told: a number of the question it never mentions, or a best sentence
+    saying the fact is not known yet, or written before the event asked about."""
+    quote = f"\u201c{lead.text}\u201d [{lead.rank}]"
+    if unmet := unmet_numbers(question, grounds):
+        return f"does not mention {_listed(unmet)}."
+    if UNKNOWN.search(lead.text) and not YES_NO.search(question):
+        return f"says {quote}"
+    if PREVIEW.search(lead.text) and ASKS_WHAT_HAPPENED.search(question):
+        return f"was written before it happened: {quote}"
+    return None
 
 
 def _listed(items: Sequence[str]) -> str:
