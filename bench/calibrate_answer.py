@@ -20,6 +20,7 @@ import random
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,8 @@ sys.path[:1] = [str(REPO)]  # not bench/: bench/index.py would shadow the `index
 
 from index.embedders.cache import CachedEmbedder
 from qa.config import Settings
-from qa.eval.beir import load_beir
+from qa.eval.beir import BeirDataset, load_beir
+from qa.eval.beir import Query as BeirQuery
 from qa.eval.questions import load_question_set
 from qa.service import QAService, cite
 
@@ -42,16 +44,12 @@ def squad(questions: int, seed: int) -> tuple[list[dict[str, str]], Asked]:
     data = load_beir(SQUAD)
     titles = sorted({q.metadata["article_title"] for q in data.queries.values()})
     indexed = set(titles[::2])
-    article_of = {q.metadata["passage_id"]: q.metadata["article_title"] for q in data.queries.values()}
-    docs = [
-        {"id": d.id, "title": d.title, "text": d.text}
-        for d in data.documents.values()
-        if article_of.get(d.id) in indexed
-    ]
+    article_of = _article_of(data)
+    docs = _paragraphs(data, lambda pid: article_of.get(pid) in indexed)
     rng = random.Random(seed)
     inside = rng.sample([q for q in data.queries.values() if q.metadata["article_title"] in indexed], questions)
     outside = rng.sample([q for q in data.queries.values() if q.metadata["article_title"] not in indexed], questions)
-    return docs, [(q.text, list(q.metadata["answers"])) for q in inside] + [(q.text, []) for q in outside]
+    return docs, _asked(inside, outside)
 
 
 def squad_near(questions: int, seed: int) -> tuple[list[dict[str, str]], Asked]:
@@ -59,26 +57,39 @@ def squad_near(questions: int, seed: int) -> tuple[list[dict[str, str]], Asked]:
     article's other paragraphs stay (the topic is covered, the answer is not: no paragraph left of
     that article holds a gold string); the answerable questions' paragraphs stay whole."""
     data = load_beir(SQUAD)
-    rng = random.Random(seed)
     pool = sorted(data.queries.values(), key=lambda q: q.id)
-    rng.shuffle(pool)
+    random.Random(seed).shuffle(pool)
     removed: set[str] = set()
-    for q in pool[: 3 * questions]:  # more than needed: some answers stand in a paragraph left
-        if len(removed) < 2 * questions:
-            removed.add(q.metadata["passage_id"])
-    docs = [{"id": d.id, "title": d.title, "text": d.text} for d in data.documents.values() if d.id not in removed]
-    article_of = {q.metadata["passage_id"]: q.metadata["article_title"] for q in pool}
-    left_by_article: dict[str, list[str]] = {}
+    for q in pool:  # twice the paragraphs needed: some answers stand in a paragraph left
+        if len(removed) == 2 * questions:
+            break
+        removed.add(q.metadata["passage_id"])
+    docs = _paragraphs(data, lambda pid: pid not in removed)
+    article_of = _article_of(data)
+    left: dict[str, list[str]] = {}
     for d in docs:
-        left_by_article.setdefault(article_of.get(d["id"], ""), []).append(d["text"])
+        left.setdefault(article_of.get(d["id"], ""), []).append(d["text"])
     near = [
         q
         for q in pool
         if q.metadata["passage_id"] in removed
-        and not any(a in t for t in left_by_article.get(q.metadata["article_title"], []) for a in q.metadata["answers"])
+        and not any(a in t for t in left.get(q.metadata["article_title"], []) for a in q.metadata["answers"])
     ][:questions]
     inside = [q for q in pool if q.metadata["passage_id"] not in removed][:questions]
-    return docs, [(q.text, list(q.metadata["answers"])) for q in inside] + [(q.text, []) for q in near]
+    return docs, _asked(inside, near)
+
+
+def _article_of(data: BeirDataset) -> dict[str, str]:
+    """The SQuAD article (its title) of each paragraph id."""
+    return {q.metadata["passage_id"]: q.metadata["article_title"] for q in data.queries.values()}
+
+
+def _paragraphs(data: BeirDataset, keep: Callable[[str], bool]) -> list[dict[str, str]]:
+    return [{"id": d.id, "title": d.title, "text": d.text} for d in data.documents.values() if keep(d.id)]
+
+
+def _asked(answerable: Sequence[BeirQuery], unanswerable: Sequence[BeirQuery]) -> Asked:
+    return [(q.text, list(q.metadata["answers"])) for q in answerable] + [(q.text, []) for q in unanswerable]
 
 
 def news() -> tuple[list[dict[str, str]], Asked]:
