@@ -3,7 +3,10 @@
 
 Run from the repository root:  python3 datasets/news_qa/check.py
 Optional: --articles PATH (BBC articles.jsonl), --seeds DIR (folder holding the seed .txt files),
---questions PATH. Defaults look for ../shared beside the checkout (as the project's tests do).
+--questions PATH, --prefixes ANSWERABLE,UNANSWERABLE (the id prefixes, nq-,nu- by default). Defaults
+look for ../shared beside the checkout (as the project's tests do). Another set in this format is
+checked with it too:  python3 datasets/news_qa/check.py --questions datasets/news_dev/questions.jsonl
+--prefixes nd-,nx-
 
 Exit code 0 when every check passes, 1 when any problem is found, 2 when an input is missing.
 """
@@ -42,7 +45,9 @@ def main() -> int:
     ap.add_argument("--questions", type=Path, default=HERE / "questions.jsonl")
     ap.add_argument("--articles", type=Path, default=SHARED / "data" / "bbc_news" / "articles.jsonl")
     ap.add_argument("--seeds", type=Path, default=SHARED / "seeds")
+    ap.add_argument("--prefixes", default="nq-,nu-", help="id prefixes of answerable and unanswerable questions")
     args = ap.parse_args()
+    yes, no = args.prefixes.split(",")
 
     for p in (args.questions, args.articles):
         if not p.is_file():
@@ -95,8 +100,8 @@ def main() -> int:
         answerable = bool(answers)
         kind = "answerable" if answerable else "unanswerable"
         counts[(cat, kind)] += 1
-        if answerable != str(qid).startswith("nq-"):
-            problems.append(f"{qid}: id prefix does not match kind ({kind}: nq- answerable, nu- unanswerable)")
+        if not str(qid).startswith(yes if answerable else no):
+            problems.append(f"{qid}: id prefix does not match kind ({kind}: {yes} answerable, {no} unanswerable)")
 
         if not answerable:
             if article_ids:
