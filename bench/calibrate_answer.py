@@ -33,7 +33,8 @@ from qa.config import Settings
 from qa.eval.beir import BeirDataset, load_beir
 from qa.eval.beir import Query as BeirQuery
 from qa.eval.questions import load_question_set
-from qa.service import QAService, cite
+from qa.search.hits import cite
+from qa.service import QAService
 
 SQUAD = REPO.parent / "shared" / "data" / "squad_v1.1_dev" / "beir"
 NEWS = REPO / "datasets" / "news_qa"
@@ -115,7 +116,7 @@ def run(name: str, docs: list[dict[str, str]], asked: Asked, settings: Settings)
         for text, answers in asked:
             query = service.query(text)
             snap, hits = service.retrieve(query)
-            chosen = service.answerer.choose(query, cite(hits), snap.bm25.idf)
+            chosen = service.answerer.choose(query, service.read_for_answer(snap, cite(hits)), snap.bm25.idf)
             confidence.append(chosen.confidence)
             said = " ".join(s.text for s in chosen.sentences)
             gold.append(bool(answers) and any(a in said for a in answers))

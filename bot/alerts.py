@@ -30,9 +30,10 @@ from index.manifest import Manifest
 from qa.contract import Citation
 from qa.live import Background
 from qa.search.collapse import copy_of
+from qa.search.hits import cite
 from qa.search.snapshot import Snapshot
 from qa.search.topics import ALERT_THRESHOLD, TopicMatch
-from qa.service import QAService, cite
+from qa.service import QAService
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ class Settings(SearchSettings, IndexSettings, FeedSettings):
         description="Best sentence score below which /ask says nothing answers the question; empty: the "
         "scorer's calibrated value",
     )
-    answer_pairs: int = Field(12, ge=1, le=100, description="Candidate sentences the cross-encoder reads")
+    answer_pairs: int = Field(16, ge=1, le=100, description="Candidate sentences the cross-encoder reads")
 
     api_keys: str = Field("", description="Comma-separated keys for the admin routes; empty: admin off")
     read_keys: str = Field(

@@ -37,10 +37,10 @@ from qa.contract import (
     TimeApplied,
     WriteResult,
 )
-from qa.search.answer import Answerer, CrossEncoderAnswers, EmbeddingAnswers, answered
+from qa.search.answer import Answer, Answerer, CrossEncoderAnswers, EmbeddingAnswers, answered, shown_with
 from qa.search.candidates import Method
 from qa.search.filters import Filters
-from qa.search.hits import Hit
+from qa.search.hits import Hit, cite
 from qa.search.pipeline import Pipeline
 from qa.search.query import Query, iso
 from qa.search.snapshot import IndexReader, Snapshot
@@ -147,7 +147,7 @@ class QAService:
         sentences, message = [], None
         if not found.window_empty:
             with times("answer"):
-                chosen = answered(self.answerer, found.query, citations, found.snap.bm25.idf)
+                chosen, citations = self.answer(found.snap, found.query, citations)
             sentences, message = chosen.sentences, chosen.reason
         elif found.time is not None:
             message = (
@@ -163,6 +163,25 @@ class QAService:
             message=message,
             stages_ms=times.ms(),
         )
+
+    def answer(self, snap: Snapshot, query: Query, citations: list[Citation]) -> tuple[Answer, list[Citation]]:
+        """The answer from `read_for_answer`'s passages, with the citations to show it with: those
+        passed, then the passages of the rest of the article that the answer quotes."""
+        read = self.read_for_answer(snap, citations)
+        return shown_with(answered(self.answerer, query, read, snap.bm25.idf), citations, read)
+
+    def read_for_answer(self, snap: Snapshot, citations: list[Citation]) -> list[Citation]:
+        """The cited passages, then the rest of the top article, numbered on: a news article is a
+        few passages, and the one that matched the question best is often not the one answering it."""
+        if not citations:
+            return citations
+        cited = {(c.article_id, c.start, c.end) for c in citations}
+        rest = [
+            h
+            for h in snap.passages([citations[0].article_id])
+            if (h.row.article_id, h.row.start, h.row.end) not in cited
+        ]
+        return citations + cite(rest, start=len(citations) + 1)
 
     def in_time(
         self, text: str, top_k: int | None, filters: Filters | None, now: dt.date | None, times: StageTimes
@@ -340,25 +359,6 @@ def _listed(
     return [
         ArticleOut(id=m.id, title=m.title, url=m.url, published=m.published, source=m.source)
         for m in islice(passing, limit)
-    ]
-
-
-def cite(hits: list[Hit]) -> list[Citation]:
-    """The hits as numbered citations, in rank order."""
-    return [
-        Citation(
-            n=n,
-            article_id=h.row.article_id,
-            title=h.article.title or h.row.article_id,
-            url=h.article.url,
-            published=h.article.published,
-            source=h.article.source,
-            quote=h.row.text,
-            start=h.row.start,
-            end=h.row.end,
-            score=round(h.score, 4),
-        )
-        for n, h in enumerate(hits, start=1)
     ]
 
 

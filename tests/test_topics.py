@@ -8,7 +8,7 @@ import pytest
 
 from qa.config import Settings
 from qa.search.collapse import NEAR_DUPLICATE, copy_of
-from qa.search.topics import DENSE_WEIGHT, article_hits, best_matches
+from qa.search.topics import DENSE_WEIGHT, best_matches
 from qa.service import QAService
 from tests.conftest import WriteArticle, hash_service, index_now
 
@@ -29,7 +29,7 @@ def test_each_article_scores_its_best_passage_by_cosine_and_coverage(service: QA
     query = service.query("AI chip exporters")
     [match] = best_matches(snap, [query], ["long", "other", "missing"], threshold=0.2)
     assert match.hit.row.article_id == "long" and TOPIC_SENTENCE in match.hit.row.text
-    passages = article_hits(snap, ["long"])
+    passages = snap.passages(["long"])
     assert len(passages) > 1  # the best of several
     assert match.dense == pytest.approx(float(match.hit.vector @ query.vector), abs=1e-6)
     assert match.coverage == 1.0  # every term of the topic is in that passage

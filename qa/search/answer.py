@@ -1,22 +1,27 @@
 """Extractive answers: the sentences of the top passages that answer the question.
 
-Candidates are the distinct sentences of the cited passages. Two scorers rank them:
+Candidates are the distinct sentences of the passages read: the cited ones, and the rest of the top
+article (`QAService.read_for_answer`; `shown_with` then cites only those the answer quotes). Two
+scorers rank them:
 
 - `CrossEncoderAnswers` (the default): a cheap lexical pre-ranking (the BM25 idf of the
-  question's terms each sentence holds, less a little for each place its passage ranks lower)
+  question's terms each sentence holds, less a little for each place its article ranks lower)
   keeps the best `pairs` sentences; a cross-encoder then reads the question with each of them,
   the article's title in front ("Title. Sentence"), as the sentence is understood in its
   article. The best sentence is the answer, with the sentence that follows it in the article
   (news sentences often lead in and then say it), and a second strong sentence when it scores
   within `margin` of the best. Whether to answer at all is decided by the best sentence's score
-  plus `passage_weight` times the cross-encoder's score of the top passage read whole: a
-  sentence can look like an answer out of context, a passage that does not hold one rarely does.
+  plus `passage_weight` times the cross-encoder's score of the top passage read whole (a
+  sentence can look like an answer out of context, a passage that does not hold one rarely does),
+  the passage counting only for a sentence scoring `sentence_floor` itself.
   A question naming a number ("the 2006 Oscars", "the Xbox 360") that no cited passage of the
   answering article holds is not answered: the story of the 2005 ceremony is about the topic, and
   reads to the cross-encoder as an answer, but does not say who won in 2006. Nor is one given when
   the sentence that best fits the question says the fact is not known ("has yet to be revealed",
-  "were not disclosed"), or was written before the event the question asks about ("who won…?"
-  against "…will compete in the London Marathon"): the reason quotes it, with its citation number.
+  "were not disclosed"), was written before the event the question asks about ("who won…?"
+  against "…will compete in the London Marathon"), or gives a figure for another period or year
+  ("For the full-year…" to a question about the first quarter): the reason quotes it, with its
+  citation number.
   The cross-encoder reads the question without a time expression that became a filter
   (`Query.words`), and a question about the current state ("still", "now", "yet") is answered
   from the article retrieval's latest stage put first, not from an older version of the story.
@@ -43,6 +48,7 @@ from index.embedders.cross_encoder import with_title
 from index.lexical import tokenize
 from index.sentences import split_sentences
 from qa.contract import NO_ANSWER, AnswerSentence, Citation
+from qa.search.not_said import not_said
 from qa.search.query import Query
 
 Idf = Callable[[str], float]
@@ -53,49 +59,6 @@ OPEN_QUESTION = re.compile(
     r"^\W*(?:so,?\s+)?(?:what(?:'s|’s|s| is| has| was)?\s+"
     r"(?:happened|happening|going on|new|up with|the (?:latest|news|story|situation|state of play))"
     r"|any (?:news|updates?|word|developments?)\b|where (?:does|do|is|are) .+ stand|how (?:is|are) .+ going)",
-    re.IGNORECASE,
-)
-
-
-# What a sentence says when the fact is not known yet: "has yet to be revealed", "did not disclose",
-# "for an undisclosed fee". When the sentence that best fits the question says so, that is the
-# article's answer, and it is not an answer to give as one.
-UNKNOWN = re.compile(
-    r"\b(?:yet to (?:be )?(?:revealed|announced|named|decided|confirmed|disclosed|set|made public|finalised"
-    r"|finalized|reveal|announce|name|decide|confirm|disclose|make a (?:final )?decision)"
-    r"|not (?:yet )?(?:been )?(?:revealed|announced|disclosed|confirmed|decided|made public)"
-    r"|(?:declined|refused) to (?:say|reveal|disclose|name|confirm|give (?:details|a figure|figures))"
-    r"|(?:would|did|does|will|could) not (?:say|reveal|disclose|name|confirm)"
-    r"|remains? (?:unknown|unclear|undisclosed)|(?:is|are) (?:still|not yet) (?:unknown|unclear|known)"
-    r"|undisclosed (?:sum|fee|amount|price|figure)"
-    r"|no (?:date|decision|price|figure|details?) (?:has|have) (?:yet )?been (?:set|made|given|announced|released))\b",
-    re.IGNORECASE,
-)
-# "Has Sony said when…?" is answered by "Sony has not yet announced when…": only a question asking
-# for the fact itself is left unanswered by it.
-YES_NO = re.compile(r"^\W*(?:so,?\s+)?(?:has|have|had|is|are|was|were|did|does|do|will|would|can|could)\b", re.I)
-
-# A question about what happened ("who won…?", "how much did it fetch?") and a best sentence written
-# before it did ("could fetch up to £9m", "will compete in the London Marathon"): a preview, not
-# the result.
-_DONE = (
-    r"(?:won|sold|fetched|scored|beat|finished|raised|paid|got|made|took|earned|received|signed|voted|chose"
-    r"|picked|elected|named|appointed)"
-)
-_DO = (
-    r"(?:win|sell|fetch|score|beat|finish|raise|pay|get|make|take|earn|receive|sign|vote|choose|elect|appoint"
-    r"|end up)"
-)
-ASKS_WHAT_HAPPENED = re.compile(
-    rf"^\W*(?:who|what|which(?: \w+)?|how (?:much|many)(?: \w+)?)\s+{_DONE}\b|\bdid\b.*\b{_DO}\b", re.IGNORECASE
-)
-PREVIEW = re.compile(
-    r"\b(?:(?:is|are) (?:expected|likely|set|poised|tipped|hoping|due) to"
-    r" (?:be|take|make|win|fetch|sell|open|start|face)"
-    r"|could (?:fetch|raise|sell|reach|make|win|earn|cost)"
-    r"|will (?:compete|face|be held|be auctioned|be sold|go under the hammer|fetch|sell|take place|be decided"
-    r"|be announced|be named|be chosen|be staged)"
-    r"|hopes? to|estimated to fetch)\b",
     re.IGNORECASE,
 )
 
@@ -143,6 +106,7 @@ class Answer:
     sentences: list[AnswerSentence]
     confidence: float
     reason: str | None = None  # why there is no answer, when the scorer can say
+    quoted: int | None = None  # the citation the reason quotes, "[n]" at its end
 
 
 NONE = Answer([], float("-inf"))
@@ -160,6 +124,26 @@ def answered(answerer: Answerer, query: Query, citations: Sequence[Citation], id
     return best if best.confidence >= answerer.threshold else replace(best, sentences=[])
 
 
+def shown_with(answer: Answer, citations: list[Citation], read: Sequence[Citation]) -> tuple[Answer, list[Citation]]:
+    """The answer and the citations it is shown with: `citations`, then those passages of `read`
+    beyond them (the rest of the top article, read for the answer) that hold an answer sentence no
+    passage of `citations` holds, or the quote of its reason, numbered on from `citations`."""
+    k = len(citations)
+    needed = [[n for n in s.citations if n <= k] or s.citations for s in answer.sentences]
+    used = {n for ns in needed for n in ns} | {answer.quoted or 0}
+    kept = [c for c in read[k:] if c.n in used]
+    number = {c.n: n for n, c in enumerate(kept, start=k + 1)}
+    sentences = [
+        s.model_copy(update={"citations": [number.get(n, n) for n in ns]})
+        for s, ns in zip(answer.sentences, needed, strict=True)
+    ]
+    reason, quoted = answer.reason, answer.quoted
+    if reason is not None and quoted in number:
+        reason, quoted = reason.removesuffix(f"[{quoted}]") + f"[{number[quoted]}]", number[quoted]
+    shown = citations + [c.model_copy(update={"n": number[c.n]}) for c in kept]
+    return replace(answer, sentences=sentences, reason=reason, quoted=quoted), shown
+
+
 class CrossScorer(Protocol):
     def score(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray: ...
 
@@ -168,10 +152,11 @@ class CrossScorer(Protocol):
 class CrossEncoderAnswers:
     model: CrossScorer
     threshold: float
-    pairs: int = 12  # sentences the cross-encoder reads, after the lexical pre-ranking
+    pairs: int = 16  # sentences the cross-encoder reads, after the lexical pre-ranking
     rank_cost: float = 1.0  # pre-ranking: idf given up for each place a passage ranks lower
     margin: float = 2.0  # a second sentence joins the answer when it scores this close to the best
     passage_weight: float = 1.0  # weight of the top passage's score in the confidence
+    sentence_floor: float = 2.0  # a best sentence scoring less gets no help from the passage's score
 
     def choose(self, query: Query, citations: Sequence[Citation], idf: Idf) -> Answer:
         cands = candidates(citations)
@@ -201,12 +186,14 @@ class CrossEncoderAnswers:
         if lede is not None:
             chosen.setdefault((lede.start, lede.article_id), (lede, best))
         # The confidence, compared with `threshold`: the best sentence's score plus the top passage's,
-        # weighted; none when the question asks what the closest article does not say.
+        # weighted, when the sentence reads as an answer itself (a passage on the topic scores high
+        # and would carry a sentence that is only about it); none when the question asks what the
+        # closest article does not say.
         sentences = _in_article_order(list(chosen.values()))
         grounds = " ".join(f"{c.title} {c.quote}" for c in citations if c.article_id == lead.article_id)
-        if why := _not_said(query.words, lead, grounds):
-            return Answer(sentences, float("-inf"), f"{NO_ANSWER[:-1]}: the closest article {why}")
-        return Answer(sentences, best + self.passage_weight * passage)
+        if why := not_said(query.words, lead.text, lead.following.text if lead.following else "", lead.rank, grounds):
+            return Answer(sentences, float("-inf"), f"{NO_ANSWER[:-1]}: the closest article {why}", lead.rank)
+        return Answer(sentences, best + self.passage_weight * passage if best >= self.sentence_floor else best)
 
     def shortlist(self, query: Query, cands: Sequence[Candidate], idf: Idf) -> list[Candidate]:
         """The `pairs` sentences the cross-encoder reads: the most idf of the question's terms,
@@ -214,7 +201,12 @@ class CrossEncoderAnswers:
         terms = set(query.terms)
         weights = {t: idf(t) for t in terms}
         lexical = [sum(weights[t] for t in terms.intersection(tokenize([c.text])[0])) for c in cands]
-        order = np.argsort([-(v - self.rank_cost * (c.rank - 1)) for v, c in zip(lexical, cands, strict=True)])
+        rank: dict[str, int] = {}
+        for c in cands:
+            rank[c.article_id] = min(c.rank, rank.get(c.article_id, c.rank))
+        order = np.argsort(
+            [-(v - self.rank_cost * (rank[c.article_id] - 1)) for v, c in zip(lexical, cands, strict=True)]
+        )
         return [cands[i] for i in order[: self.pairs]]
 
 
@@ -236,45 +228,6 @@ class EmbeddingAnswers:
         floor = max(self.threshold, best - self.margin)
         chosen = [(cands[i], float(scores[i])) for i in order[: self.max_sentences] if scores[i] >= floor]
         return Answer(_in_article_order(chosen or [(cands[order[0]], best)]), best)
-
-
-_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?!\d)(?!st\b|nd\b|rd\b|th\b)")  # not an ordinal: "2nd"
-_SMALL = "zero one two three four five six seven eight nine ten".split()
-
-
-def unmet_numbers(question: str, text: str) -> list[str]:
-    """The numbers of the question that `text` does not hold: "5,000" is "5000", "3" may be
-    "three", and "88" (as in "Euro 88") may be "1988"."""
-    flat = text.replace(",", "")
-    unmet = []
-    for found in _NUMBER.findall(question):
-        n = found.replace(",", "")
-        forms = [re.escape(n)]
-        if n.isdigit() and int(n) < len(_SMALL):
-            forms.append(rf"\b{_SMALL[int(n)]}\b")
-        if n.isdigit() and len(n) == 2:
-            forms.append(f"(?:19|20){n}")
-        if not re.search(rf"(?<![\d.])(?:{'|'.join(forms)})(?!\d)", flat, re.IGNORECASE):
-            unmet.append(found)
-    return unmet
-
-
-def _not_said(question: str, lead: Candidate, grounds: str) -> str | None:
-    """Why the closest article (its cited passages, `grounds`; the best sentence, `lead`) does not
-    answer, when it can be told: a number of the question it never mentions, or a best sentence
-    saying the fact is not known yet, or written before the event asked about."""
-    quote = f"\u201c{lead.text}\u201d [{lead.rank}]"
-    if unmet := unmet_numbers(question, grounds):
-        return f"does not mention {_listed(unmet)}."
-    if UNKNOWN.search(lead.text) and not YES_NO.search(question):
-        return f"says {quote}"
-    if PREVIEW.search(lead.text) and ASKS_WHAT_HAPPENED.search(question):
-        return f"was written before it happened: {quote}"
-    return None
-
-
-def _listed(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
 
 
 def _lede(cands: Sequence[Candidate], article_id: str, citations: Sequence[Citation]) -> Candidate | None:

@@ -8,6 +8,7 @@ import numpy as np
 
 from index.articles import ArticleMeta
 from index.chunking import Chunk
+from qa.contract import Citation
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,3 +32,22 @@ class Hit:
 def ranking(h: Hit) -> tuple[float, str, int]:
     """Best first; ties by article id, then position in the article: a stable order."""
     return (-h.score, h.row.article_id, h.row.start)
+
+
+def cite(hits: list[Hit], start: int = 1) -> list[Citation]:
+    """The hits as numbered citations (from `start`), in rank order."""
+    return [
+        Citation(
+            n=n,
+            article_id=h.row.article_id,
+            title=h.article.title or h.row.article_id,
+            url=h.article.url,
+            published=h.article.published,
+            source=h.article.source,
+            quote=h.row.text,
+            start=h.row.start,
+            end=h.row.end,
+            score=round(h.score, 4),
+        )
+        for n, h in enumerate(hits, start=start)
+    ]

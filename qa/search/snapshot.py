@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Collection
 from functools import cached_property
 from pathlib import Path
 
@@ -79,6 +80,19 @@ class Snapshot:
                 ):
                     first[row.article_id] = seg.hit(i, 0.0)
         return [first[a] for a in article_ids if a in first]
+
+    def passages(self, article_ids: Collection[str]) -> list[Hit]:
+        """Every live passage of those articles (score 0), article by article, each in article order."""
+        hits: list[Hit] = []
+        by_name = {seg.name: seg for seg in self.segments}
+        for article_id in dict.fromkeys(article_ids):
+            entry = self.manifest.articles.get(article_id)
+            seg = by_name.get(entry.segment) if entry else None
+            if seg is None:
+                continue
+            live = self.live[seg.name]
+            hits.extend(seg.hit(i, 0.0) for i in seg.rows_of(article_id) if live[i])
+        return hits
 
     @cached_property
     def articles(self) -> list[ArticleMeta]:

@@ -36,20 +36,6 @@ class TopicMatch:
     coverage: float  # the share of the topic's idf mass it holds
 
 
-def article_hits(snap: Snapshot, article_ids: Collection[str]) -> list[Hit]:
-    """Every live passage of those articles in this commit (score 0), article by article."""
-    hits: list[Hit] = []
-    by_name = {seg.name: seg for seg in snap.segments}
-    for article_id in dict.fromkeys(article_ids):
-        entry = snap.manifest.articles.get(article_id)
-        seg = by_name.get(entry.segment) if entry else None
-        if seg is None:
-            continue
-        live = snap.live[seg.name]
-        hits.extend(seg.hit(i, 0.0) for i in seg.rows_of(article_id) if live[i])
-    return hits
-
-
 def row_scores(snap: Snapshot, topics: Sequence[Query], hits: Sequence[Hit]) -> tuple[np.ndarray, np.ndarray]:
     """(cosine, coverage) of every topic (rows) with every passage (columns)."""
     if not topics or not hits:
@@ -80,7 +66,7 @@ def best_matches(
 ) -> list[TopicMatch]:
     """For each topic, each article whose best passage scores at least `threshold`, with that
     passage; best first within a topic."""
-    hits = article_hits(snap, article_ids)
+    hits = snap.passages(article_ids)
     dense, coverage = row_scores(snap, topics, hits)
     combined = dense_weight * dense + (1.0 - dense_weight) * coverage
     found: list[TopicMatch] = []
