@@ -71,6 +71,9 @@ class BadRange(ValueError):
     """A character range that does not fit the article."""
 
 
+READ_MORE = 8  # passages of the top article the answer stage reads beyond the cited ones (BBC: p99 6)
+
+
 class QAService:
     """Holds the embedder, the index reader, the read pipeline and the writer; loads lazily,
     thread-safe."""
@@ -171,17 +174,15 @@ class QAService:
         return shown_with(answered(self.answerer, query, read, snap.bm25.idf), citations, read)
 
     def read_for_answer(self, snap: Snapshot, citations: list[Citation]) -> list[Citation]:
-        """The cited passages, then the rest of the top article, numbered on: a news article is a
-        few passages, and the one that matched the question best is often not the one answering it."""
+        """The cited passages, then the rest of the top article (its `READ_MORE` passages nearest the
+        top one), numbered on: a news article is a few passages, and the one that matched the
+        question best is often not the one answering it."""
         if not citations:
             return citations
-        cited = {(c.article_id, c.start, c.end) for c in citations}
-        rest = [
-            h
-            for h in snap.passages([citations[0].article_id])
-            if (h.row.article_id, h.row.start, h.row.end) not in cited
-        ]
-        return citations + cite(rest, start=len(citations) + 1)
+        top, cited = citations[0], {(c.article_id, c.start, c.end) for c in citations}
+        rest = [h for h in snap.passages([top.article_id]) if (h.row.article_id, h.row.start, h.row.end) not in cited]
+        nearest = sorted(rest, key=lambda h: abs(h.row.start - top.start))[:READ_MORE]  # of a long article
+        return citations + cite(sorted(nearest, key=lambda h: h.row.start), start=len(citations) + 1)
 
     def in_time(
         self, text: str, top_k: int | None, filters: Filters | None, now: dt.date | None, times: StageTimes

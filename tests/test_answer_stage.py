@@ -26,7 +26,7 @@ from qa.search.answer import (
 )
 from qa.search.not_said import ASKS_WHAT_HAPPENED, PREVIEW, UNKNOWN, other_time, unmet_numbers
 from qa.search.query import Query
-from qa.service import QAService
+from qa.service import READ_MORE, QAService
 from tests.conftest import WriteArticle, query
 
 DAVIS = (
@@ -407,6 +407,27 @@ def test_ask_reads_the_rest_of_the_top_article_and_cites_the_passage_that_answer
     for c in said.citations:
         assert text[c.start : c.end] == c.quote
     assert service.search("Ossie Davis actor died Miami family").results == said.citations[:1]
+
+
+def test_of_a_long_top_article_the_passages_nearest_its_top_one_are_read(
+    settings: Settings, write_article: WriteArticle
+) -> None:
+    text = " ".join(f"Paragraph {i} of the long report says the count reached {i} today." for i in range(200))
+    write_article("long.md", text, title="Long report")
+    local = settings.model_copy(update={"chunk_tokens": 64, "top_k": 1})
+    open_writer(local, HashingEmbedder()).reconcile(local.corpus_dir)
+    service = QAService(local, HashingEmbedder())
+    snap = service.snapshot()
+    passages = snap.passages(["long"])
+    assert len(passages) > READ_MORE + 2
+    top = service.search("Paragraph 100 of the long report says the count reached 100").results
+    read = service.read_for_answer(snap, top)
+    assert len(read) == 1 + READ_MORE and [c.n for c in read] == list(range(1, READ_MORE + 2))
+    starts = [c.start for c in read[1:]]
+    assert starts == sorted(starts) and top[0].start not in starts
+    farthest = max(abs(s - top[0].start) for s in starts)
+    others = [h.row.start for h in passages if h.row.start not in starts and h.row.start != top[0].start]
+    assert others and all(abs(s - top[0].start) >= farthest for s in others)
 
 
 STRIKE_OLD = "Dock workers remain on strike. 31 ships are waiting outside the port."
