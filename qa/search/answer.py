@@ -17,11 +17,12 @@ scorers rank them:
   A question naming a number ("the 2006 Oscars", "the Xbox 360") that no cited passage of the
   answering article holds is not answered: the story of the 2005 ceremony is about the topic, and
   reads to the cross-encoder as an answer, but does not say who won in 2006. Nor is one given when
-  the sentence that best fits the question says the fact is not known ("has yet to be revealed",
-  "were not disclosed"), was written before the event the question asks about ("who won…?"
-  against "…will compete in the London Marathon"), or gives a figure for another period or year
-  ("For the full-year…" to a question about the first quarter): the reason quotes it, with its
-  citation number.
+  the sentence that best fits the question (or one scoring close to it) says the fact is not known
+  ("has yet to be revealed", "were not disclosed"), when the best one was written before the event
+  the question asks about ("who won…?" against "…will compete in the London Marathon"), gives a
+  figure for another period or year ("For the full-year…" to a question about the first quarter,
+  "its first weekend" to one about the second), or holds nothing of the kind asked for (no figure
+  for "how many…?", no time for "when…?"): the reason quotes it, with its citation number.
   The cross-encoder reads the question without a time expression that became a filter
   (`Query.words`), and a question about the current state ("still", "now", "yet") is answered
   from the article retrieval's latest stage put first, not from an older version of the story.
@@ -179,9 +180,9 @@ class CrossEncoderAnswers:
         lead = kept[ranked[0]]
         if lead.following is not None:
             chosen.setdefault((lead.following.start, lead.article_id), (lead.following, best))
-        if len(ranked) > 1 and float(scores[ranked[1]]) >= best - self.margin:
-            second = kept[ranked[1]]
-            chosen.setdefault((second.start, second.article_id), (second, float(scores[ranked[1]])))
+        close = kept[ranked[1]] if len(ranked) > 1 and float(scores[ranked[1]]) >= best - self.margin else None
+        if close is not None:
+            chosen.setdefault((close.start, close.article_id), (close, float(scores[ranked[1]])))
         lede = _lede(cands, citations[0].article_id, citations) if OPEN_QUESTION.search(query.words) else None
         if lede is not None:
             chosen.setdefault((lede.start, lede.article_id), (lede, best))
@@ -191,8 +192,10 @@ class CrossEncoderAnswers:
         # closest article does not say.
         sentences = _in_article_order(list(chosen.values()))
         grounds = " ".join(f"{c.title} {c.quote}" for c in citations if c.article_id == lead.article_id)
-        if why := not_said(query.words, lead.text, lead.following.text if lead.following else "", lead.rank, grounds):
-            return Answer(sentences, float("-inf"), f"{NO_ANSWER[:-1]}: the closest article {why}", lead.rank)
+        after = lead.following.text if lead.following else ""
+        runner_up = (close.text, close.rank) if close is not None else None
+        if why := not_said(query.words, lead.text, after, lead.rank, grounds, runner_up):
+            return Answer(sentences, float("-inf"), f"{NO_ANSWER[:-1]}: the closest article {why[0]}", why[1])
         return Answer(sentences, best + self.passage_weight * passage if best >= self.sentence_floor else best)
 
     def shortlist(self, query: Query, cands: Sequence[Candidate], idf: Idf) -> list[Candidate]:

@@ -1,9 +1,11 @@
 """Why the closest article does not answer a question, when its own words tell: it never mentions a
 number the question names ("the 2006 Oscars"), or the sentence that best fits the question says
 the fact is not known ("has yet to be revealed"), was written before the event asked about ("could
-fetch up to £9m" for "what did it sell for?"), or gives a figure for another period or year ("For
-the full-year…" for the first quarter). The cross-encoder reads all of these as answers: they are
-about the topic, in the words of the question."""
+fetch up to £9m" for "what did it sell for?"), gives a figure for another period or year ("For
+the full-year…" for the first quarter, "its first weekend" for the second), or holds nothing of
+the kind the question asks for (no figure for "how many…?", no date for "when…?"). The
+cross-encoder reads all of these as answers: they are about the topic, in the words of the
+question."""
 
 from __future__ import annotations
 
@@ -73,6 +75,26 @@ ASKS_WHEN = re.compile(
 )
 
 
+# "its second weekend", "the first round": an ordinal names one of a series; a sentence naming another
+# of the same series ("its first weekend") and not the one asked is about another. Quarters and
+# halves are PERIODS' (a match report runs from one into the next), and "first time", "second
+# place" name no series.
+_ORDINAL = re.compile(r"\b(first|second|third|fourth|fifth|sixth|opening|1st|2nd|3rd|4th|5th)[- ](\w+)", re.I)
+_NO_SERIES = {"quarter", "half", "time", "place", "person", "ever"}
+
+
+_SAME_PLACE = {"opening": "first", "1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "5th": "fifth"}
+
+
+def ordinals(text: str) -> set[tuple[str, str]]:
+    """The (ordinal, noun) pairs `text` names: ("second", "weekend"); "opening" is "first"."""
+    return {
+        (_SAME_PLACE.get(o.lower(), o.lower()), n.lower())
+        for o, n in _ORDINAL.findall(text)
+        if n.lower() not in _NO_SERIES
+    }
+
+
 def periods(text: str) -> set[str]:
     """The kinds of reporting period `text` names."""
     return {kind for kind, named in PERIODS.items() if named.search(text)}
@@ -102,6 +124,9 @@ def other_time(question: str, said: str) -> bool:
     asked, named = periods(question), periods(said)
     if asked and named and not asked & named:
         return True
+    named_ordinals = ordinals(said)
+    if any((o, n) not in named_ordinals and any(n == m for _, m in named_ordinals) for o, n in ordinals(question)):
+        return True
     asked_years, named_years = years(question), years(said, compared=False)
     return bool(asked_years and named_years and not asked_years & named_years and not ASKS_WHEN.search(question))
 
@@ -127,20 +152,95 @@ def unmet_numbers(question: str, text: str) -> list[str]:
     return unmet
 
 
-def not_said(question: str, sentence: str, after: str, number: int, grounds: str) -> str | None:
+# The kind of thing a question asks for, when its words say it, and what a sentence giving one holds.
+# Wide on purpose: a "how many…?" is answered by "several" or "fourteen" too, a "when…?" by "at the
+# beginning of each session". A best sentence (with the one after it) holding nothing of the kind
+# is about the topic, not the answer: "Christina Aguilera is to marry…" for "when are they getting
+# married?".
+_NUMBER_SAID = (
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|\w+ty|hundreds?|thousands?"
+    r"|millions?|billions?|dozens?|half|third|quarter|several|few|many|handful|no|none|single|double|twice|once"
+    r"|all|both|each|every)\b"
+)
+_MONTHS = (
+    r"January|February|March|April|May|June|July|August|September|October|November|December"
+    r"|Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec"
+)
+_TIME_SAID = (
+    rf"\b(?:\d{{3,4}}|\d+(?:[.:]\d+)?\s*[ap]\.?m\b|\d+\s*(?:days?|weeks?|months?|years?|hours?|minutes?)|\d+(?:st|nd|rd|th)"
+    rf"|{_MONTHS}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today|tomorrow|tonight"
+    r"|(?:last|next|this) (?:week|month|year)|spring|summer|autumn|winter|century|decade|ago"
+    r"|(?i:after|before|during|until|while|when|beginning|start|end|each|every|annual|annually|season|session|term"
+    r"|period|era|times?|age))\b"
+)
+_MONEY_SAID = r"[£$€¥]\s?\d|\d(?:m|bn|p)\b|\b\d[\d,.]*\s*(?:million|billion|pounds|dollars|euros|pence|cents|yen)\b"
+# "How much…?" wants an amount: money, a share, a quantity in figures; "three companies" is not one.
+_AMOUNT_SAID = rf"{_MONEY_SAID}|\d|%|\bper ?cent\b"
+ASKED_FOR: list[tuple[re.Pattern[str], str, re.Pattern[str]]] = [
+    # (the question asks for it, what it is called in a reason, a sentence giving one holds it)
+    (
+        re.compile(r"^\W*(?:what|how)\b.*\b(?:score|scoreline|aggregate)\b", re.I),
+        "score",
+        re.compile(r"\d+\s*[-\u2013]\s*\d+"),
+    ),
+    (re.compile(r"^\W*(?:by )?how much\b", re.I), "figure", re.compile(_AMOUNT_SAID, re.I)),
+    (
+        re.compile(r"^\W*(?:by )?how many\b|^\W*what(?:'s|\u2019s| is| was)? (?:\w+'s )?(?:\w+ )?time\b", re.I),
+        "figure",
+        re.compile(_NUMBER_SAID, re.I),
+    ),
+    (
+        re.compile(
+            r"^\W*what (?:does|did|will|would|do) .*\bcost\b"
+            r"|^\W*what(?:'s|\u2019s| is| was| were| are) the (?:price|cost|fee|fine|salary)\b",
+            re.I,
+        ),
+        "price",
+        re.compile(_MONEY_SAID, re.I),
+    ),
+    (re.compile(r"^\W*what (?:percentage|proportion|share)\b", re.I), "figure", re.compile(_NUMBER_SAID, re.I)),
+    (re.compile(r"^\W*(?:when|what (?:year|date|day|month))\b", re.I), "time", re.compile(_TIME_SAID)),
+    (
+        re.compile(r"^\W*(?:how old|what age|how long|how far|how fast|how big|how high|how tall)\b", re.I),
+        "figure",
+        re.compile(_NUMBER_SAID, re.I),
+    ),
+]
+# "When the law is the target of the protest, what is this called?" asks for a name, not a time.
+_SECOND_QUESTION = re.compile(r",\s*(?:what|who|how|which|where|when)\b", re.I)
+_LEAD_IN = re.compile(r"^\W*(?:so|and|but|ok|okay|hey)\b,?\s*", re.I)  # "so, when…?"
+
+
+def asked_for(question: str) -> tuple[str, re.Pattern[str]] | None:
+    """What kind of thing `question` asks for, as (its name, what a sentence giving one holds)."""
+    if _SECOND_QUESTION.search(question):
+        return None
+    question = _LEAD_IN.sub("", question)
+    return next(((name, said) for asks, name, said in ASKED_FOR if asks.search(question)), None)
+
+
+def not_said(
+    question: str, sentence: str, after: str, number: int, grounds: str, close: tuple[str, int] | None = None
+) -> tuple[str, int | None] | None:
     """Why the closest article (its passages read, `grounds`; the best sentence, `sentence`, cited
-    as `number`, and the one `after` it) does not answer, when it can be told: a number of the
-    question it never mentions, or a best sentence about another reporting period or year than
-    the question's, saying the fact is not known yet, or written before the event asked about."""
+    as `number`, and the one `after` it; a sentence scoring close to it, `close`, with its number)
+    does not answer, when it can be told, with the number of the passage the reason quotes: a number
+    of the question it never mentions, or a best sentence about another reporting period or year
+    than the question's, saying the fact is not known yet (or the close one saying so), written
+    before the event asked about, or holding nothing of the kind asked for."""
     quote = f"\u201c{sentence}\u201d [{number}]"
     if unmet := unmet_numbers(question, grounds):
-        return f"does not mention {_listed(unmet)}."
+        return f"does not mention {_listed(unmet)}.", None
     if other_time(question, f"{sentence} {after}"):
-        return f"is about another period: {quote}"
-    if UNKNOWN.search(sentence) and not YES_NO.search(question):
-        return f"says {quote}"
+        return f"is about another period: {quote}", number
+    if not YES_NO.search(question):
+        for said, n in ((sentence, number), *([close] if close else [])):
+            if UNKNOWN.search(said):
+                return f"says \u201c{said}\u201d [{n}]", n
     if PREVIEW.search(sentence) and ASKS_WHAT_HAPPENED.search(question):
-        return f"was written before it happened: {quote}"
+        return f"was written before it happened: {quote}", number
+    if (kind := asked_for(question)) and not kind[1].search(f"{sentence} {after}"):
+        return f"gives no {kind[0]}: {quote}", number
     return None
 
 
