@@ -180,9 +180,10 @@ class CrossEncoderAnswers:
         lead = kept[ranked[0]]
         if lead.following is not None:
             chosen.setdefault((lead.following.start, lead.article_id), (lead.following, best))
-        close = kept[ranked[1]] if len(ranked) > 1 and float(scores[ranked[1]]) >= best - self.margin else None
+        runner = float(scores[ranked[1]]) if len(ranked) > 1 else float("-inf")
+        close = kept[ranked[1]] if len(ranked) > 1 and runner >= best - self.margin else None
         if close is not None:
-            chosen.setdefault((close.start, close.article_id), (close, float(scores[ranked[1]])))
+            chosen.setdefault((close.start, close.article_id), (close, runner))
         lede = _lede(cands, citations[0].article_id, citations) if OPEN_QUESTION.search(query.words) else None
         if lede is not None:
             chosen.setdefault((lede.start, lede.article_id), (lede, best))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from qa.search.when import MONTHS
+
 # What a sentence says when the fact is not known yet: "has yet to be revealed", "did not disclose",
 # "for an undisclosed fee". When the sentence that best fits the question says so, that is the
 # article's answer, and it is not an answer to give as one.
@@ -125,7 +127,7 @@ def other_time(question: str, said: str) -> bool:
     if asked and named and not asked & named:
         return True
     named_ordinals = ordinals(said)
-    if any((o, n) not in named_ordinals and any(n == m for _, m in named_ordinals) for o, n in ordinals(question)):
+    if any((o, n) not in named_ordinals and n in {m for _, m in named_ordinals} for o, n in ordinals(question)):
         return True
     asked_years, named_years = years(question), years(said, compared=False)
     return bool(asked_years and named_years and not asked_years & named_years and not ASKS_WHEN.search(question))
@@ -157,15 +159,13 @@ def unmet_numbers(question: str, text: str) -> list[str]:
 # beginning of each session". A best sentence (with the one after it) holding nothing of the kind
 # is about the topic, not the answer: "Christina Aguilera is to marry…" for "when are they getting
 # married?".
-_NUMBER_SAID = (
+_NUMBER_SAID = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|\w+ty|hundreds?|thousands?"
     r"|millions?|billions?|dozens?|half|third|quarter|several|few|many|handful|no|none|single|double|twice|once"
-    r"|all|both|each|every)\b"
+    r"|all|both|each|every)\b",
+    re.I,
 )
-_MONTHS = (
-    r"January|February|March|April|May|June|July|August|September|October|November|December"
-    r"|Jan|Feb|Mar|Apr|Aug|Sept?|Oct|Nov|Dec"
-)
+_MONTHS = "|".join(sorted((m.capitalize() for m in MONTHS), key=len, reverse=True)) + "|Sept"
 _TIME_SAID = (
     rf"\b(?:\d{{3,4}}|\d+(?:[.:]\d+)?\s*[ap]\.?m\b|\d+\s*(?:days?|weeks?|months?|years?|hours?|minutes?)|\d+(?:st|nd|rd|th)"
     rf"|{_MONTHS}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today|tomorrow|tonight"
@@ -187,7 +187,7 @@ ASKED_FOR: list[tuple[re.Pattern[str], str, re.Pattern[str]]] = [
     (
         re.compile(r"^\W*(?:by )?how many\b|^\W*what(?:'s|\u2019s| is| was)? (?:\w+'s )?(?:\w+ )?time\b", re.I),
         "figure",
-        re.compile(_NUMBER_SAID, re.I),
+        _NUMBER_SAID,
     ),
     (
         re.compile(
@@ -198,12 +198,12 @@ ASKED_FOR: list[tuple[re.Pattern[str], str, re.Pattern[str]]] = [
         "price",
         re.compile(_MONEY_SAID, re.I),
     ),
-    (re.compile(r"^\W*what (?:percentage|proportion|share)\b", re.I), "figure", re.compile(_NUMBER_SAID, re.I)),
+    (re.compile(r"^\W*what (?:percentage|proportion|share)\b", re.I), "figure", _NUMBER_SAID),
     (re.compile(r"^\W*(?:when|what (?:year|date|day|month))\b", re.I), "time", re.compile(_TIME_SAID)),
     (
         re.compile(r"^\W*(?:how old|what age|how long|how far|how fast|how big|how high|how tall)\b", re.I),
         "figure",
-        re.compile(_NUMBER_SAID, re.I),
+        _NUMBER_SAID,
     ),
 ]
 # "When the law is the target of the protest, what is this called?" asks for a name, not a time.
