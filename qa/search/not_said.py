@@ -32,29 +32,41 @@ UNKNOWN = re.compile(
 # for the fact itself is left unanswered by it.
 YES_NO = re.compile(r"^\W*(?:so,?\s+)?(?:has|have|had|is|are|was|were|did|does|do|will|would|can|could)\b", re.I)
 
-# A question about what happened ("who won…?", "how much did it fetch?") and a best sentence written
-# before it did ("could fetch up to £9m", "will compete in the London Marathon"): a preview, not
-# the result.
+# A question about what happened ("who won…?", "how much did it fetch?", "what was the score…?") and a
+# best sentence written before it did ("could fetch up to £9m", "will compete in the London Marathon",
+# "the game will be the second time…"): a preview, not the result. Any future in the best sentence
+# counts ("will", "is to", "is due to", "is set to"), unless it also reports an outcome itself:
+# "Smith, who won the title last year, will defend it" answers "who won last year?".
 _DONE = (
     r"(?:won|sold|fetched|scored|beat|finished|raised|paid|got|made|took|earned|received|signed|voted|chose"
-    r"|picked|elected|named|appointed)"
+    r"|picked|elected|named|appointed|came)"
 )
 _DO = (
     r"(?:win|sell|fetch|score|beat|finish|raise|pay|get|make|take|earn|receive|sign|vote|choose|elect|appoint"
-    r"|end up)"
+    r"|end up|run)"
 )
 ASKS_WHAT_HAPPENED = re.compile(
-    rf"^\W*(?:who|what|which(?: \w+)?|how (?:much|many)(?: \w+)?)\s+{_DONE}\b|\bdid\b.*\b{_DO}\b", re.IGNORECASE
-)
-PREVIEW = re.compile(
-    r"\b(?:(?:is|are) (?:expected|likely|set|poised|tipped|hoping|due) to"
-    r" (?:be|take|make|win|fetch|sell|open|start|face)"
-    r"|could (?:fetch|raise|sell|reach|make|win|earn|cost)"
-    r"|will (?:compete|face|be held|be auctioned|be sold|go under the hammer|fetch|sell|take place|be decided"
-    r"|be announced|be named|be chosen|be staged)"
-    r"|hopes? to|estimated to fetch)\b",
+    rf"^\W*(?:who|what|which(?: \w+)?|how (?:much|many)(?: \w+)?)\s+{_DONE}\b|\bdid\b.*\b{_DO}\b"
+    r"|^\W*what (?:was|were) the (?:final |eventual )?(?:score|scoreline|result|outcome|verdict|winning \w+)\b"
+    r"|\bcame (?:top|first|second|third|last)\b",
     re.IGNORECASE,
 )
+PREVIEW = re.compile(
+    r"\b(?:(?:is|are) (?:expected|likely|set|poised|tipped|hoping|due|scheduled) to"
+    r"|could (?:fetch|raise|sell|reach|make|win|earn|cost)"
+    r"|shall|(?:is|are) to|(?:is|are) (?:looking|aiming|bidding) to|hopes? to|estimated to fetch)\b"
+    r"|(?<!\bthe )(?<!\bhis )(?<!\bher )(?<!\bfree )(?<!\bown )(?-i:\bwill\b)(?! of\b)|\w['\u2019]ll\b",
+    re.IGNORECASE,
+)
+# "The spelling is due to the influence of Greek": "due to" as "because of" is no future.
+_BECAUSE = re.compile(r"\b(?:is|are) due to (?:the|a|an|its|their|his|her)\b", re.IGNORECASE)
+REPORTED = re.compile(rf"\b{_DONE}\b", re.IGNORECASE)
+
+
+def preview(sentence: str) -> bool:
+    """Whether `sentence` was written before the event it is about: it speaks of it in the future and
+    reports no outcome itself."""
+    return bool(PREVIEW.search(_BECAUSE.sub("", sentence))) and not REPORTED.search(sentence)
 
 
 # The time a figure is for. A question asking for a quarter's profit is not answered by the sentence
@@ -237,7 +249,7 @@ def not_said(
         for said, n in ((sentence, number), *([close] if close else [])):
             if UNKNOWN.search(said):
                 return f"says \u201c{said}\u201d [{n}]", n
-    if PREVIEW.search(sentence) and ASKS_WHAT_HAPPENED.search(question):
+    if preview(sentence) and ASKS_WHAT_HAPPENED.search(question):
         return f"was written before it happened: {quote}", number
     if (kind := asked_for(question)) and not kind[1].search(f"{sentence} {after}"):
         return f"gives no {kind[0]}: {quote}", number
