@@ -113,6 +113,19 @@ def test_a_pairs_score_does_not_depend_on_the_pairs_read_with_it() -> None:
 
 
 @pytest.mark.slow
+def test_pairs_read_on_several_workers_score_as_on_one() -> None:
+    # One pair a run, the pairs are spread over workers, the longest first; each pair's score is its
+    # own all the same, and comes back in the order asked.
+    question = "Who delivered the eulogy at Ossie Davis's funeral?"
+    said = ["The eulogy was delivered by former President Bill Clinton.", "Davis was 87.", "He died in Miami."]
+    pairs = [(question, " ".join(said[i % 3 :] * (1 + i % 4))) for i in range(9)]
+    spread = OnnxCrossEncoder.packaged(threads=3, cache_pairs=0)
+    alone = OnnxCrossEncoder.packaged(threads=1, cache_pairs=0)
+    assert spread.workers == 3 and alone.workers == 1
+    np.testing.assert_array_equal(spread.score(pairs), alone.score(pairs))
+
+
+@pytest.mark.slow
 def test_a_pair_scored_again_is_not_run_again(monkeypatch: pytest.MonkeyPatch) -> None:
     ce = OnnxCrossEncoder.packaged()
     question = "Who delivered the eulogy at Ossie Davis's funeral?"
