@@ -540,6 +540,9 @@ def test_questions_asking_for_a_detail_are_not_asking_for_the_story(question: st
         ("so what's Holmes's best time over 800m?", "figure"),
         ("what does UK Online's broadband cost a month?", "price"),
         ("what was the score in Cardiff?", "score"),
+        ("what was the verdict in the Otis Ferry case?", "verdict"),
+        ("what was the result of the North East assembly referendum?", "result"),
+        ("what was the result of the inquiry?", None),  # not a vote: its result is anything
         ("who won the Booker prize?", None),  # a name can be written any way: not checked
         ("When the law is the target of a protest, what is this called?", None),  # asks for a name
         ("what did Apple say about the Mac mini?", None),
@@ -569,6 +572,12 @@ def test_what_a_question_asks_for(question: str, kind: str | None) -> None:
         ("what does the broadband service cost a month?", "It costs \u00a339.99 a month.", True),
         ("what was the final score?", "The Panthers held on to win 31\u201324.", True),
         ("what was the score when Wales met Ireland?", "Ireland have not lost in Cardiff since 1983.", False),
+        ("what was the verdict in the Ferry case?", "They were charged under the Public Order Act.", False),
+        ("what was the verdict in the Ferry case?", "All eight were found not guilty on Friday.", True),
+        ("what was the verdict in the Ferry case?", "The jury cleared Ferry of the charge.", True),
+        ("what was the result of the referendum?", "Ballot papers for the referendum have disappeared.", False),
+        ("what was the result of the referendum?", "Voters rejected the plan by 78% to 22%.", True),
+        ("What was the result of the 1967 referendum?", "In 1967, voters approved the plan.", True),  # SQuAD
     ],
 )
 def test_a_best_sentence_holding_nothing_of_the_kind_asked_for_is_not_an_answer(

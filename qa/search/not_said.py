@@ -217,6 +217,28 @@ ASKED_FOR: list[tuple[re.Pattern[str], str, re.Pattern[str]]] = [
         "figure",
         _NUMBER_SAID,
     ),
+    (  # "what was the verdict…?": a court's word, not the charge
+        re.compile(r"^\W*what (?:was|is|were) the (?:final |jury's )?verdicts?\b|^\W*what verdict\b", re.I),
+        "verdict",
+        re.compile(
+            r"\b(?:guilty|innocent|acquitted|acquittal|cleared|convicted|jailed|sentenced|fined|found|ruled"
+            r"|dismissed|thrown out|upheld|overturned|liable|hung)\b",
+            re.I,
+        ),
+    ),
+    (  # "what was the result of the referendum?": how the vote went, not that it was held
+        re.compile(
+            r"^\W*what (?:was|were) the (?:final )?(?:result|outcome)s? of\b.*\b(?:vote|referendum|ballot|election"
+            r"|by-election|poll)s?\b",
+            re.I,
+        ),
+        "result",
+        re.compile(
+            r"%|\bper ?cent\b|\b(?:voted|voters|won|win|wins|rejected|approved|backed|majority|in favour|turnout"
+            r"|defeated|elected|returned|passed|carried)\b",
+            re.I,
+        ),
+    ),
 ]
 # "When the law is the target of the protest, what is this called?" asks for a name, not a time.
 _SECOND_QUESTION = re.compile(r",\s*(?:what|who|how|which|where|when)\b", re.I)
