@@ -23,10 +23,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.shared_data, needs_shared_data]
 
 NEWS_QA = REPO / "datasets" / "news_qa"
 NEWS_TIME = REPO / "datasets" / "news_time"
-# measured 0.9286, 1.0, 1.0 and 0.7895 when last set (56 answerable, 19 unanswerable questions; the
-# recall was 0.6842 before the not-known and preview checks of qa/search/not_said.py, 0.7368 before
-# the period check and the sentence floor)
-FLOOR = {"answer_contains_gold": 0.85, "article_in_top5": 0.95, "no_answer_precision": 0.8, "no_answer_recall": 0.7}
+# measured 0.9286, 1.0, 1.0 and 0.8421 when last set (56 answerable, 19 unanswerable questions; the
+# recall was 0.7895 before the future-tense preview check and the verdict and vote-result kinds of
+# qa/search/not_said.py, 0.6842 before the not-known and preview checks, 0.7368 before the period
+# check and the sentence floor)
+FLOOR = {"answer_contains_gold": 0.85, "article_in_top5": 0.95, "no_answer_precision": 0.8, "no_answer_recall": 0.75}
 
 
 def test_answers_on_a_fixed_subset_of_the_news_questions(tmp_path: Path) -> None:
