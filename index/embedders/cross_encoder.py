@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from functools import cache, cached_property, lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -41,14 +41,11 @@ class OnnxCrossEncoder(OnnxModel):
         # one pair a run: each run on one core, `workers` runs at once; in batches, each run on all
         super().__init__(tokenizer_file, max_tokens, batch_size=batch_size, threads=1 if one_by_one else threads)
         self.workers = (threads or available_cores()) if one_by_one else 1
+        # shared by every caller (ONNX Runtime's run is thread-safe and lets go of the GIL): at most
+        # `workers` runs at once in the process; its threads start on first use
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="cross-encoder")
         self.model_file = Path(model_file)
         self._cached_pair = lru_cache(maxsize=cache_pairs)(self._pair)
-
-    @cached_property
-    def _pool(self) -> ThreadPoolExecutor:
-        """The workers pairs are read on, shared by every caller (ONNX Runtime's run is
-        thread-safe and lets go of the GIL): at most `workers` runs at once in the process."""
-        return ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="cross-encoder")
 
     @classmethod
     def packaged(

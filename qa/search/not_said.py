@@ -52,9 +52,9 @@ ASKS_WHAT_HAPPENED = re.compile(
     re.IGNORECASE,
 )
 PREVIEW = re.compile(
-    r"\b(?:(?:is|are) (?:expected|likely|set|poised|tipped|hoping|due|scheduled) to"
+    r"\b(?:(?:is|are) (?:expected|likely|set|poised|tipped|hoping|looking|aiming|bidding|due|scheduled) to"
     r"|could (?:fetch|raise|sell|reach|make|win|earn|cost)"
-    r"|shall|(?:is|are) to|(?:is|are) (?:looking|aiming|bidding) to|hopes? to|estimated to fetch)\b"
+    r"|shall|(?:is|are) to|hopes? to|estimated to fetch)\b"
     r"|(?<!\bthe )(?<!\bhis )(?<!\bher )(?<!\bfree )(?<!\bown )(?-i:\bwill\b)(?! of\b)|\w['\u2019]ll\b",
     re.IGNORECASE,
 )
